@@ -1,0 +1,43 @@
+"""Constrained Viterbi decoding of per-token tag scores, batched over docs."""
+from typing import List, Sequence
+
+import numpy
+
+
+def viterbi_decode(
+    scores: Sequence[numpy.ndarray],
+    start: numpy.ndarray,
+    allowed: numpy.ndarray,
+    end: numpy.ndarray,
+) -> List[numpy.ndarray]:
+    """Best tag sequence for each (n_tokens, n_tags) score matrix among the
+    sequences the masks allow: `start[j]` may open a doc, `allowed[i, j]`
+    may follow tag i, `end[j]` may close a doc. Scores add up along a path, so
+    log-probabilities give the most probable valid sequence."""
+    lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
+    n_docs, n_tags = len(scores), len(start)
+    n_steps = int(lengths.max(initial=0))
+    if n_steps == 0:
+        return [numpy.zeros((0,), dtype="int64") for _ in scores]
+    padded = numpy.zeros((n_docs, n_steps, n_tags), dtype="float32")
+    for i, doc_scores in enumerate(scores):
+        padded[i, : len(doc_scores)] = doc_scores
+    never = numpy.float32(-numpy.inf)
+    transitions = numpy.where(allowed, numpy.float32(0.0), never)
+    best = padded[:, 0] + numpy.where(start, numpy.float32(0.0), never)
+    backpointers = numpy.zeros((n_docs, n_steps, n_tags), dtype="int64")
+    stay = numpy.arange(n_tags)
+    for t in range(1, n_steps):
+        candidates = best[:, :, None] + transitions[None]
+        previous = candidates.argmax(axis=1)
+        running = (lengths > t)[:, None]
+        stepped = numpy.take_along_axis(candidates, previous[:, None], axis=1)[:, 0]
+        best = numpy.where(running, stepped + padded[:, t], best)
+        backpointers[:, t] = numpy.where(running, previous, stay)
+    best = best + numpy.where(end, numpy.float32(0.0), never)
+    path = numpy.zeros((n_docs, n_steps), dtype="int64")
+    path[:, -1] = best.argmax(axis=1)
+    rows = numpy.arange(n_docs)
+    for t in range(n_steps - 1, 0, -1):
+        path[:, t - 1] = backpointers[rows, t, path[:, t]]
+    return [path[i, :length] for i, length in enumerate(lengths)]

@@ -1,0 +1,242 @@
+"""The `lstm_ner` component: a recurrent tagger that writes `doc.ents`."""
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.training.iob_utils import biluo_tags_to_spans
+from spacy.util import registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, set_dropout_rate
+from thinc.types import Floats2d
+
+from .decoding import viterbi_decode
+from .tags import from_biluo, tag_names, to_biluo, transition_mask, validate_scheme
+
+default_model_config = """
+[model]
+@architectures = "spacy_lstm_ner.BiLSTMTagger.v1"
+hidden_width = 128
+depth = 1
+bidirectional = true
+dropout = 0.2
+
+[model.embed]
+@architectures = "spacy.MultiHashEmbed.v2"
+width = 96
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [5000, 1000, 2500, 2500]
+include_static_vectors = false
+"""
+DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
+
+
+@Language.factory(
+    "lstm_ner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "scheme": "BILUO",
+        "overwrite_ents": False,
+        "scorer": {"@scorers": "spacy_lstm_ner.masked_accuracy_scorer.v1"},
+    },
+    default_score_weights={
+        "ents_f": 1.0,
+        "ents_p": 0.0,
+        "ents_r": 0.0,
+        "ents_per_type": None,
+        "token_acc": 0.0,
+        "entity_token_acc": 0.0,
+    },
+)
+def make_lstm_ner(
+    nlp: Language,
+    name: str,
+    model: Model[List[Doc], List[Floats2d]],
+    scheme: str,
+    overwrite_ents: bool,
+    scorer: Optional[Callable],
+) -> "LSTMEntityRecognizer":
+    return LSTMEntityRecognizer(
+        nlp.vocab,
+        model,
+        name,
+        scheme=scheme,
+        overwrite_ents=overwrite_ents,
+        scorer=scorer,
+    )
+
+
+class LSTMEntityRecognizer(TrainablePipe):
+    """Tag every token (BILUO or IOB), decode the best valid tag sequence and
+    set the entities it spells on `doc.ents`."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[List[Doc], List[Floats2d]],
+        name: str = "lstm_ner",
+        *,
+        scheme: str = "BILUO",
+        overwrite_ents: bool = False,
+        scorer: Optional[Callable] = None,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg = {
+            "labels": [],
+            "scheme": validate_scheme(scheme),
+            "overwrite_ents": overwrite_ents,
+        }
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> List[str]:
+        return list(self.labels)
+
+    @property
+    def tags(self) -> List[str]:
+        return tag_names(self.labels, self.cfg["scheme"])
+
+    def add_label(self, label: str) -> int:
+        _check_label(label)
+        if label in self.labels:
+            return 0
+        if self.model.get_ref("output_layer").has_param("W") is True:
+            raise ValueError(
+                f"Cannot add the label {label!r} to {self.name} after it was "
+                "initialized: list every label at initialize."
+            )
+        self.cfg["labels"] = sorted([*self.labels, label])
+        self.vocab.strings.add(label)
+        return 1
+
+    def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
+        """Tag ids of the best valid tag sequence for each doc."""
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            return [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
+        scores = self.model.predict(docs)
+        start, allowed, end = transition_mask(tuple(self.tags), self.cfg["scheme"])
+        return viterbi_decode([self.model.ops.to_numpy(s) for s in scores], start, allowed, end)
+
+    def set_annotations(self, docs: Iterable[Doc], tag_ids: Sequence[numpy.ndarray]) -> None:
+        tags = self.tags
+        for doc, doc_tag_ids in zip(docs, tag_ids):
+            doc_tags = to_biluo([tags[i] for i in doc_tag_ids], self.cfg["scheme"])
+            predicted = biluo_tags_to_spans(doc, doc_tags)
+            if self.cfg["overwrite_ents"]:
+                doc.set_ents(predicted, default="outside")
+            else:
+                kept = list(doc.ents)
+                taken = {i for ent in kept for i in range(ent.start, ent.end)}
+                kept += [
+                    span
+                    for span in predicted
+                    if taken.isdisjoint(range(span.start, span.end))
+                ]
+                doc.set_ents(kept, default="outside")
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd=None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "LSTMEntityRecognizer.update")
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(
+        self, examples: Iterable[Example], scores: List[Floats2d]
+    ) -> Tuple[float, List[Floats2d]]:
+        """Negative log-likelihood of the gold tags, averaged over the tokens
+        that have a gold tag: tokens with missing annotation contribute nothing."""
+        examples = list(examples)
+        validate_examples(examples, "LSTMEntityRecognizer.get_loss")
+        ops = self.model.ops
+        gold = numpy.concatenate([self._gold_tag_ids(eg) for eg in examples])
+        log_probs = ops.flatten(scores)
+        d_log_probs = ops.alloc2f(*log_probs.shape)
+        rows = numpy.flatnonzero(gold >= 0)
+        if len(rows) == 0:
+            return 0.0, ops.unflatten(d_log_probs, [len(s) for s in scores])
+        rows_x = ops.asarray1i(rows)
+        cols_x = ops.asarray1i(gold[rows])
+        loss = -float(log_probs[rows_x, cols_x].sum()) / len(rows)
+        if not numpy.isfinite(loss):
+            raise ValueError(
+                f"The {self.name} loss is {loss} on a batch starting with "
+                f"{examples[0].predicted.text[:60]!r}: training diverged. Lower "
+                "the learning rate or set [training.optimizer] grad_clip."
+            )
+        d_log_probs[rows_x, cols_x] = -1.0 / len(rows)
+        return loss, ops.unflatten(d_log_probs, [len(s) for s in scores])
+
+    def _gold_tag_ids(self, example: Example) -> numpy.ndarray:
+        """Gold tag id per predicted token, -1 where the gold tag is missing."""
+        tag_ids = {tag: i for i, tag in enumerate(self.tags)}
+        gold_tags = from_biluo(example.get_aligned_ner(), self.cfg["scheme"])
+        ids = numpy.full((len(gold_tags),), -1, dtype="int64")
+        for i, tag in enumerate(gold_tags):
+            if tag is None or tag == "-":
+                continue
+            if tag not in tag_ids:
+                raise ValueError(
+                    f"Gold tag {tag!r} in the doc {example.reference.text[:60]!r} "
+                    f"is not one of {self.name}'s labels {list(self.labels)}: add "
+                    "the label at initialize."
+                )
+            ids[i] = tag_ids[tag]
+        return ids
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Iterable[str]] = None,
+    ) -> None:
+        validate_get_examples(get_examples, "LSTMEntityRecognizer.initialize")
+        if labels is None:
+            labels = {ent.label_ for eg in get_examples() for ent in eg.reference.ents}
+        labels = set(labels)
+        for label in labels:
+            _check_label(label)
+            self.vocab.strings.add(label)
+        self.cfg["labels"] = sorted(labels.union(self.labels))
+        if not self.labels:
+            raise ValueError(
+                f"{self.name} found no entity labels: the training examples carry "
+                "no entities and no labels were given at initialize."
+            )
+        doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
+        self.model.get_ref("output_layer").set_dim("nO", len(self.tags), force=True)
+        self.model.initialize(X=doc_sample)
+
+
+def _check_label(label: str) -> None:
+    if not isinstance(label, str) or not label.strip():
+        raise ValueError(f"lstm_ner labels must be non-empty strings, got {label!r}.")

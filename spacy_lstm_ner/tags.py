@@ -1,0 +1,65 @@
+"""Tag schemes: the tag inventory for a label set and which tag sequences are valid."""
+from functools import lru_cache
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.training.iob_utils import biluo_to_iob, iob_to_biluo
+
+SCHEMES = ("BILUO", "IOB")
+OUT = "O"
+
+
+def validate_scheme(scheme: str) -> str:
+    if scheme not in SCHEMES:
+        raise ValueError(
+            f"Unknown tag scheme {scheme!r} for lstm_ner: choose one of {', '.join(SCHEMES)}."
+        )
+    return scheme
+
+
+def tag_names(labels: Iterable[str], scheme: str) -> List[str]:
+    """The tags of a scheme over entity labels, `O` first."""
+    prefixes = "BILU" if validate_scheme(scheme) == "BILUO" else "BI"
+    return [OUT] + [f"{prefix}-{label}" for label in labels for prefix in prefixes]
+
+
+def from_biluo(tags: Sequence[Optional[str]], scheme: str) -> List[Optional[str]]:
+    """Convert BILUO tags (None where missing) to `scheme`."""
+    return list(tags) if scheme == "BILUO" else biluo_to_iob(tags)
+
+
+def to_biluo(tags: Sequence[str], scheme: str) -> List[str]:
+    """Convert a valid tag sequence of `scheme` to BILUO."""
+    return list(tags) if scheme == "BILUO" else iob_to_biluo(tags)
+
+
+def _split(tag: str) -> Tuple[str, str]:
+    if tag == OUT:
+        return OUT, ""
+    prefix, label = tag.split("-", 1)
+    return prefix, label
+
+
+def _may_follow(prev: str, tag: str, scheme: str) -> bool:
+    prev_prefix, prev_label = _split(prev)
+    prefix, label = _split(tag)
+    inside = prev_prefix in ("B", "I")
+    if prefix in (("I", "L") if scheme == "BILUO" else ("I",)):
+        return inside and label == prev_label
+    return not (inside and scheme == "BILUO")
+
+
+@lru_cache(maxsize=32)
+def transition_mask(
+    tags: Tuple[str, ...], scheme: str
+) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """Boolean masks of valid (start, previous→next, end) tags for `scheme`."""
+    prefixes = [_split(tag)[0] for tag in tags]
+    if scheme == "BILUO":
+        start = numpy.array([p in ("O", "B", "U") for p in prefixes])
+        end = numpy.array([p in ("O", "L", "U") for p in prefixes])
+    else:
+        start = numpy.array([p in ("O", "B") for p in prefixes])
+        end = numpy.ones(len(tags), dtype=bool)
+    allowed = numpy.array([[_may_follow(a, b, scheme) for b in tags] for a in tags])
+    return start, allowed, end
