@@ -3,6 +3,7 @@ from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
+from spacy.attrs import IS_SPACE
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
@@ -14,7 +15,14 @@ from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
 
 from .decoding import viterbi_decode
-from .tags import from_biluo, tag_names, to_biluo, transition_mask, validate_scheme
+from .tags import (
+    begin_mask,
+    from_biluo,
+    tag_names,
+    to_biluo,
+    transition_mask,
+    validate_scheme,
+)
 
 default_model_config = """
 [model]
@@ -120,13 +128,19 @@ class LSTMEntityRecognizer(TrainablePipe):
         return 1
 
     def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
-        """Tag ids of the best valid tag sequence for each doc."""
+        """Tag ids of the best valid tag sequence for each doc. As in spaCy's
+        `ner`, no entity starts on a whitespace token."""
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
-        scores = self.model.predict(docs)
-        start, allowed, end = transition_mask(tuple(self.tags), self.cfg["scheme"])
-        return viterbi_decode([self.model.ops.to_numpy(s) for s in scores], start, allowed, end)
+        tags = tuple(self.tags)
+        scores = [self.model.ops.to_numpy(s) for s in self.model.predict(docs)]
+        opens_entity = begin_mask(tags)
+        for doc, doc_scores in zip(docs, scores):
+            spaces = doc.to_array(IS_SPACE).astype(bool)
+            if spaces.any():
+                doc_scores[numpy.ix_(spaces, opens_entity)] = -numpy.inf
+        return viterbi_decode(scores, *transition_mask(tags, self.cfg["scheme"]))
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: Sequence[numpy.ndarray]) -> None:
         tags = self.tags

@@ -50,6 +50,12 @@ def _may_follow(prev: str, tag: str, scheme: str) -> bool:
 
 
 @lru_cache(maxsize=32)
+def begin_mask(tags: Tuple[str, ...]) -> numpy.ndarray:
+    """Which tags open an entity (B, U)."""
+    return numpy.array([_split(tag)[0] in ("B", "U") for tag in tags])
+
+
+@lru_cache(maxsize=32)
 def transition_mask(
     tags: Tuple[str, ...], scheme: str
 ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
