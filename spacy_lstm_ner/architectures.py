@@ -6,7 +6,7 @@ from spacy.util import registry
 from thinc.api import Linear, Model, chain, with_array
 from thinc.types import Floats2d
 
-from .layers import log_softmax, packed_lstm
+from .layers import log_softmax, padded_lstm
 
 
 @registry.architectures("spacy_lstm_ner.BiLSTMTagger.v1")
@@ -34,7 +34,7 @@ def build_bilstm_tagger(
         raise ValueError(f"BiLSTMTagger dropout must be in [0, 1), got {dropout!r}.")
     if nO is not None:
         _check_positive("nO", nO)
-    lstm = packed_lstm(
+    lstm = padded_lstm(
         embed.maybe_get_dim("nO"),
         hidden_width,
         depth=depth,

@@ -1,16 +1,17 @@
-"""thinc layers of the tagger: a packed (padding-proof) PyTorch LSTM and log-softmax."""
+"""thinc layers of the tagger: a padding-proof PyTorch (Bi)LSTM and log-softmax."""
 from typing import Callable, List, Optional, Tuple
 
 import torch
 from thinc.api import ArgsKwargs, Model, PyTorchShim, torch2xp, xp2torch
 from thinc.types import Floats2d
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
-class PackedLSTM(torch.nn.Module):
-    """An LSTM over a zero-padded batch that packs the sequences first, so the
-    padding never reaches a real token in either direction. The input width
-    may be left open: it is fixed by `build`, or by the weights being loaded."""
+class PaddedLSTM(torch.nn.Module):
+    """A (bi)LSTM over a batch of right-padded sequences in which the padding
+    never reaches a real token: the left-to-right pass meets padding only after
+    a sequence's last token, and the right-to-left pass runs left to right over
+    each sequence reversed within its own length. The input width may be left
+    open: it is fixed by `build`, or by the weights being loaded."""
 
     def __init__(
         self,
@@ -25,7 +26,8 @@ class PackedLSTM(torch.nn.Module):
         self.depth = depth
         self.bidirectional = bidirectional
         self.dropout = torch.nn.Dropout(dropout)
-        self.lstm: Optional[torch.nn.LSTM] = None
+        self.forward_layers = torch.nn.ModuleList()
+        self.backward_layers = torch.nn.ModuleList()
         if nI is not None:
             self.build(nI)
 
@@ -33,38 +35,49 @@ class PackedLSTM(torch.nn.Module):
     def nO(self) -> int:
         return self.hidden_width * (2 if self.bidirectional else 1)
 
+    @property
+    def is_built(self) -> bool:
+        return len(self.forward_layers) > 0
+
     def build(self, nI: int, device: Optional[torch.device] = None) -> None:
-        self.lstm = torch.nn.LSTM(
-            nI,
-            self.hidden_width,
-            num_layers=self.depth,
-            bidirectional=self.bidirectional,
-            dropout=self.dropout.p if self.depth > 1 else 0.0,
-            batch_first=True,
-            device=device,
-        )
+        for i in range(self.depth):
+            width = nI if i == 0 else self.nO
+            self.forward_layers.append(self._lstm(width, device))
+            if self.bidirectional:
+                self.backward_layers.append(self._lstm(width, device))
+
+    def _lstm(self, nI: int, device: Optional[torch.device]) -> torch.nn.LSTM:
+        return torch.nn.LSTM(nI, self.hidden_width, batch_first=True, device=device)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        weights = state_dict.get(f"{prefix}lstm.weight_ih_l0")
-        if self.lstm is None and weights is not None:
+        weights = state_dict.get(f"{prefix}forward_layers.0.weight_ih_l0")
+        if not self.is_built and weights is not None:
             self.build(weights.shape[1], device=weights.device)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        if self.lstm is None:
-            raise ValueError("PackedLSTM was used before its input width was set.")
+        if not self.is_built:
+            raise ValueError("The LSTM was used before its input width was set.")
         n_seqs, n_steps, _ = X.shape
         if n_steps == 0:
             return X.new_zeros((n_seqs, 0, self.nO))
-        packed = pack_padded_sequence(
-            self.dropout(X), lengths.clamp(min=1), batch_first=True, enforce_sorted=False
-        )
-        output, _ = self.lstm(packed)
-        Y, _ = pad_packed_sequence(output, batch_first=True, total_length=n_steps)
-        return self.dropout(Y)
+        if self.bidirectional:
+            steps = torch.arange(n_steps, device=X.device)[None]
+            ends = lengths.to(X.device)[:, None]
+            reverse = torch.where(steps < ends, ends - 1 - steps, steps)[..., None]
+        Y = self.dropout(X)
+        for i, forward_layer in enumerate(self.forward_layers):
+            Y_forward, _ = forward_layer(Y)
+            if self.bidirectional:
+                Y_reversed = Y.gather(1, reverse.expand(-1, -1, Y.shape[2]))
+                Y_backward, _ = self.backward_layers[i](Y_reversed)
+                Y_backward = Y_backward.gather(1, reverse.expand(-1, -1, self.hidden_width))
+                Y_forward = torch.cat([Y_forward, Y_backward], dim=2)
+            Y = self.dropout(Y_forward)
+        return Y
 
 
-def packed_lstm(
+def padded_lstm(
     nI: Optional[int],
     hidden_width: int,
     *,
@@ -72,23 +85,23 @@ def packed_lstm(
     bidirectional: bool,
     dropout: float,
 ) -> Model[List[Floats2d], List[Floats2d]]:
-    """Wrap a `PackedLSTM`: one (n_tokens, nI) array per doc in, one
+    """Wrap a `PaddedLSTM`: one (n_tokens, nI) array per doc in, one
     (n_tokens, nO) array per doc out."""
-    module = PackedLSTM(nI, hidden_width, depth, bidirectional, dropout)
+    module = PaddedLSTM(nI, hidden_width, depth, bidirectional, dropout)
     return Model(
-        "packed_lstm",
-        _packed_lstm_forward,
-        init=_packed_lstm_init,
+        "padded_lstm",
+        _padded_lstm_forward,
+        init=_padded_lstm_init,
         shims=[PyTorchShim(module)],
         dims={"nI": nI, "nO": module.nO},
     )
 
 
-def _packed_lstm_init(
+def _padded_lstm_init(
     model: Model, X: Optional[List[Floats2d]] = None, Y=None
 ) -> None:
     module = model.shims[0]._model
-    if module.lstm is not None:
+    if module.is_built:
         return
     if not model.has_dim("nI") and X:
         model.set_dim("nI", X[0].shape[1])
@@ -100,7 +113,7 @@ def _packed_lstm_init(
     module.build(model.get_dim("nI"), device=model.shims[0].device)
 
 
-def _packed_lstm_forward(
+def _padded_lstm_forward(
     model: Model, Xs: List[Floats2d], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
     if not Xs:
