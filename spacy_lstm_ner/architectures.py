@@ -1,9 +1,12 @@
-"""The registered tagger architecture: embed → (Bi)LSTM → dense → log-softmax."""
+"""Registered architectures: the tagger (embed → (Bi)LSTM → dense → log-softmax)
+and a plain word embedding for it."""
 from typing import List, Optional
 
+from spacy.attrs import intify_attr
+from spacy.ml.featureextractor import FeatureExtractor
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Linear, Model, chain, with_array
+from thinc.api import HashEmbed, Linear, Model, chain, with_array
 from thinc.types import Floats2d
 
 from .layers import log_softmax, padded_lstm
@@ -49,6 +52,20 @@ def build_bilstm_tagger(
     return model
 
 
-def _check_positive(name: str, value: int) -> None:
+@registry.architectures("spacy_lstm_ner.WordEmbed.v1")
+def build_word_embed(
+    width: int = 50, attr: str = "NORM", rows: int = 20000
+) -> Model[List[Doc], List[Floats2d]]:
+    """One learned vector per token, looked up by a single attribute (hashed
+    into `rows` rows): the plain word embedding of the original course model."""
+    _check_positive("width", width, "WordEmbed")
+    _check_positive("rows", rows, "WordEmbed")
+    if intify_attr(attr) is None:
+        raise ValueError(f"WordEmbed attr {attr!r} is not a spaCy token attribute.")
+    embed = HashEmbed(nO=width, nV=rows, column=0, seed=7)
+    return chain(FeatureExtractor([attr]), with_array(embed))
+
+
+def _check_positive(name: str, value: int, owner: str = "BiLSTMTagger") -> None:
     if value < 1:
-        raise ValueError(f"BiLSTMTagger {name} must be a positive integer, got {value!r}.")
+        raise ValueError(f"{owner} {name} must be a positive integer, got {value!r}.")

@@ -101,3 +101,22 @@ def test_shares_a_tok2vec_through_a_listener():
     assert [(e.text, e.label_) for e in doc.ents] == [
         ("Sharon", "PER"), ("Miami", "GEO"), ("last Friday", "TIM")
     ]
+
+
+def test_word_embed_is_a_plain_lookup_of_known_width():
+    embed = registry.resolve(
+        Config({"e": {"@architectures": "spacy_lstm_ner.WordEmbed.v1", "width": 12, "rows": 50}})
+    )["e"]
+    nlp = spacy.blank("en")
+    embed.initialize()
+    (vectors,) = embed.predict([nlp.make_doc("the cat the")])
+    assert vectors.shape == (3, 12)
+    numpy.testing.assert_array_equal(vectors[0], vectors[2])
+
+
+@pytest.mark.parametrize("setting,value", [("width", 0), ("rows", -1), ("attr", "FOO")])
+def test_bad_word_embed_settings_fail_at_construction(setting, value):
+    embed = {"@architectures": "spacy_lstm_ner.WordEmbed.v1", setting: value}
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match=f"WordEmbed {setting}.*{value}"):
+        nlp.add_pipe("lstm_ner", config={"model": small_model_config(embed=embed)})

@@ -27,6 +27,7 @@ def test_entry_points_are_declared():
     assert names == {
         ("spacy_factories", "lstm_ner"),
         ("spacy_architectures", "spacy_lstm_ner.BiLSTMTagger.v1"),
+        ("spacy_architectures", "spacy_lstm_ner.WordEmbed.v1"),
         ("spacy_scorers", "spacy_lstm_ner.masked_accuracy_scorer.v1"),
     }
 

@@ -1,0 +1,96 @@
+"""`spacy project run` on a small slice of the shipped corpus, in a temporary copy."""
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import DocBin
+from thinc.api import Config
+
+ROOT = Path(__file__).parent.parent
+N_SENTENCES = 90
+SPLITS = "train:1-60,dev:61-75,test:76-90"
+
+
+def write_slice(source: Path, dest: Path, n_sentences: int) -> None:
+    """The header and first `n_sentences` sentences of the GMB CSV, bytes unchanged."""
+    with gzip.open(source, "rb") as lines, dest.open("wb") as out:
+        for line in lines:
+            if line.startswith(f"Sentence: {n_sentences + 1},".encode()):
+                break
+            out.write(line)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("project")
+    shutil.copy(ROOT / "project.yml", tmp)
+    (tmp / "configs").mkdir()
+    config = Config().from_disk(ROOT / "configs" / "bilstm.cfg", interpolate=False)
+    config["training"].update({"max_steps": 40, "eval_frequency": 20})
+    config["training"]["batcher"]["size"] = 16
+    config["components"]["lstm_ner"]["model"]["hidden_width"] = 16
+    config["components"]["lstm_ner"]["model"]["embed"]["width"] = 16
+    config.to_disk(tmp / "configs" / "tiny.cfg", interpolate=False)
+    write_slice(ROOT / "assets" / "gmb" / "ner_dataset.csv.gz", tmp / "slice.csv", N_SENTENCES)
+    return tmp
+
+
+def project_run(project_dir: Path, *args: str) -> str:
+    overrides = ["--vars.config", "tiny", "--vars.gmb_csv", "slice.csv", "--vars.splits", SPLITS]
+    result = subprocess.run(
+        [sys.executable, "-m", "spacy", "project", "run", *args, str(project_dir), *overrides],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+CONLL = """Sharon NNP B-PER
+flew VBD O
+to TO O
+Miami NNP B-GEO
+. . O
+
+The DT O
+United NNP B-ORG
+Nations NNP I-ORG
+met VBD O
+. . O
+"""
+
+
+def test_convert_conll_uses_spacys_converter(project):
+    (project / "assets" / "conll").mkdir(parents=True)
+    for split in ("train", "dev", "test"):
+        (project / "assets" / "conll" / f"{split}.txt").write_text(CONLL)
+    project_run(project, "convert-conll")
+    nlp = spacy.blank("en")
+    docs = list(DocBin().from_disk(project / "corpus" / "conll" / "train.spacy").get_docs(nlp.vocab))
+    assert [[(e.text, e.label_) for e in doc.ents] for doc in docs] == [
+        [("Sharon", "PER"), ("Miami", "GEO")],
+        [("United Nations", "ORG")],
+    ]
+
+
+def test_train_is_the_first_command_on_a_fresh_copy(project):
+    project_run(project, "train")
+    assert (project / "corpus" / "train.spacy").exists()
+    assert (project / "training" / "tiny" / "model-best" / "meta.json").exists()
+
+
+def test_all_workflow_evaluates_and_packages(project):
+    output = project_run(project, "all")
+    assert "Skipping 'convert'" in output and "Skipping 'train'" in output
+    metrics = json.loads((project / "metrics" / "tiny.json").read_text())
+    for key in ("ents_p", "ents_r", "ents_f", "token_acc", "entity_token_acc", "speed"):
+        assert metrics[key] is not None
+    assert metrics["ents_per_type"]
+    meta_path = next((project / "packages").glob("*/meta.json"))
+    requirements = json.loads(meta_path.read_text())["requirements"]
+    assert any(req.startswith("spacy-lstm-ner") for req in requirements), requirements
