@@ -19,6 +19,7 @@ def build_bilstm_tagger(
     depth: int = 1,
     bidirectional: bool = True,
     dropout: float = 0.0,
+    chunk_size: int = 32,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Log-probabilities over the tag set for every token of every doc.
@@ -29,10 +30,13 @@ def build_bilstm_tagger(
     depth: number of stacked LSTM layers.
     bidirectional: run a second LSTM right to left and concatenate both.
     dropout: dropout rate on the LSTM's input, between its layers and on its output.
+    chunk_size: the LSTM runs the docs of a batch sorted by length, this many
+        at a time, so that little of each padded chunk is padding (speed only).
     nO: number of tags; left open, the component sets it from its labels.
     """
     _check_positive("hidden_width", hidden_width)
     _check_positive("depth", depth)
+    _check_positive("chunk_size", chunk_size)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"BiLSTMTagger dropout must be in [0, 1), got {dropout!r}.")
     if nO is not None:
@@ -43,6 +47,7 @@ def build_bilstm_tagger(
         depth=depth,
         bidirectional=bidirectional,
         dropout=dropout,
+        chunk_size=chunk_size,
     )
     output_layer = Linear(nO=nO, nI=lstm.get_dim("nO"))
     model = chain(embed, lstm, with_array(chain(output_layer, log_softmax())))

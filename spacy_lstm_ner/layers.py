@@ -1,6 +1,7 @@
 """thinc layers of the tagger: a padding-proof PyTorch (Bi)LSTM and log-softmax."""
 from typing import Callable, List, Optional, Tuple
 
+import numpy
 import torch
 from thinc.api import ArgsKwargs, Model, PyTorchShim, torch2xp, xp2torch
 from thinc.types import Floats2d
@@ -84,9 +85,11 @@ def padded_lstm(
     depth: int,
     bidirectional: bool,
     dropout: float,
+    chunk_size: int,
 ) -> Model[List[Floats2d], List[Floats2d]]:
     """Wrap a `PaddedLSTM`: one (n_tokens, nI) array per doc in, one
-    (n_tokens, nO) array per doc out."""
+    (n_tokens, nO) array per doc out; docs of similar length are padded and
+    run together, `chunk_size` docs at a time."""
     module = PaddedLSTM(nI, hidden_width, depth, bidirectional, dropout)
     return Model(
         "padded_lstm",
@@ -94,6 +97,7 @@ def padded_lstm(
         init=_padded_lstm_init,
         shims=[PyTorchShim(module)],
         dims={"nI": nI, "nO": module.nO},
+        attrs={"chunk_size": chunk_size},
     )
 
 
@@ -116,8 +120,32 @@ def _padded_lstm_init(
 def _padded_lstm_forward(
     model: Model, Xs: List[Floats2d], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
-    if not Xs:
-        return [], lambda dYs: []
+    """Run the docs sorted by length, `chunk_size` at a time, so that little
+    of each padded chunk is padding."""
+    size = model.attrs["chunk_size"]
+    order = numpy.argsort([len(X) for X in Xs], kind="stable")
+    chunks = [order[start : start + size] for start in range(0, len(order), size)]
+    Ys: List[Floats2d] = [None] * len(Xs)  # type: ignore[list-item]
+    callbacks = []
+    for chunk in chunks:
+        chunk_Ys, chunk_backprop = _run_padded(model, [Xs[i] for i in chunk], is_train)
+        for i, Y in zip(chunk, chunk_Ys):
+            Ys[i] = Y
+        callbacks.append((chunk, chunk_backprop))
+
+    def backprop(dYs: List[Floats2d]) -> List[Floats2d]:
+        dXs: List[Floats2d] = [None] * len(dYs)  # type: ignore[list-item]
+        for chunk, chunk_backprop in callbacks:
+            for i, dX in zip(chunk, chunk_backprop([dYs[i] for i in chunk])):
+                dXs[i] = dX
+        return dXs
+
+    return Ys, backprop
+
+
+def _run_padded(
+    model: Model, Xs: List[Floats2d], is_train: bool
+) -> Tuple[List[Floats2d], Callable]:
     ops = model.ops
     shim = model.shims[0]
     lengths = [len(X) for X in Xs]

@@ -1,0 +1,89 @@
+"""`benchmarks/benchmark.py`: the `--quick` run end to end, and the time budget."""
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import DocBin
+
+from conftest import make_examples
+
+ROOT = Path(__file__).parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import benchmark  # noqa: E402
+
+N_SENTENCES = 900
+SPLITS = "train:1-500,dev:501-700,test:701-900"
+SYSTEMS = ("spacy_ner", "lstm_ner_bilstm", "lstm_ner_lstm")
+NUMBERS = (
+    "train_seconds", "train_words_per_second", "infer_words_per_second",
+    "train_peak_rss_mb", "infer_peak_rss_mb", "model_size_mb",
+)
+
+
+def convert_slice(tmp: Path) -> Path:
+    """The first sentences of the shipped corpus, converted to DocBins."""
+    csv = tmp / "slice.csv"
+    with gzip.open(ROOT / "assets" / "gmb" / "ner_dataset.csv.gz", "rb") as lines, csv.open("wb") as out:
+        for line in lines:
+            if line.startswith(f"Sentence: {N_SENTENCES + 1},".encode()):
+                break
+            out.write(line)
+    command = [sys.executable, "-m", "spacy_lstm_ner.convert", str(csv), str(tmp / "corpus"), "--splits", SPLITS]
+    subprocess.run(command, check=True, capture_output=True)
+    return tmp / "corpus"
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("benchmark")
+    command = [
+        sys.executable, str(ROOT / "benchmarks" / "benchmark.py"), "--quick",
+        "--corpus", str(convert_slice(tmp)), "--output", str(tmp / "out"), "--workdir", str(tmp / "work"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return tmp / "out"
+
+
+def test_quick_report_has_every_figure_for_every_system(quick_run):
+    report = json.loads((quick_run / "benchmark.json").read_text())
+    assert set(report["systems"]) == set(SYSTEMS)
+    settings = report["settings"]
+    assert settings["quick"] and settings["max_steps"] == 30 and settings["batch_size"] == 256
+    assert settings["n_docs"] == {"train": 500, "dev": 200, "test": 200}
+    for name, system in report["systems"].items():
+        for key in ("ents_p", "ents_r", "ents_f", "token_acc", "entity_token_acc"):
+            assert 0.0 <= system[key] <= 1.0, (name, key)
+        assert set(system["ents_per_type"]) <= {"art", "eve", "geo", "gpe", "nat", "org", "per", "tim"}
+        for key in NUMBERS:
+            assert system[key] > 0, (name, key)
+        assert len(system["infer_runs_words_per_second"]) == 3
+        assert system["train_steps"] == 30 and system["stopped_by"] == "steps"
+        curve = system["dev_curve"]
+        assert [e["step"] for e in curve] == [0, 10, 20, 30]
+        assert all(0.0 <= e["ents_f"] <= 1.0 for e in curve)
+        assert [e["seconds"] for e in curve] == sorted(e["seconds"] for e in curve)
+
+
+def test_quick_writes_table_and_plot(quick_run):
+    table = (quick_run / "benchmark.md").read_text()
+    for description in benchmark.SYSTEMS.values():
+        assert sum(line.startswith(f"| {description} |") for line in table.splitlines()) == 1
+    assert (quick_run / "benchmark_dev_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_time_budget_stops_after_a_dev_evaluation(tmp_path):
+    corpus = tmp_path / "train.spacy"
+    DocBin(docs=[eg.reference for eg in make_examples(spacy.blank("en"))]).to_disk(corpus)
+    args = benchmark.parse_args(["--max-steps", "100", "--eval-frequency", "2", "--max-seconds", "1e-9"])
+    config, curve = tmp_path / "config.cfg", tmp_path / "curve.jsonl"
+    benchmark.write_config(ROOT / "configs" / "lstm.cfg", config, {"train": corpus, "dev": corpus}, args, curve)
+    benchmark.train_child(str(config), str(tmp_path / "out"))
+    result = json.loads((tmp_path / "out" / "train_result.json").read_text())
+    assert result["stopped_by"] == "time" and result["peak_rss_mb"] > 0
+    assert [json.loads(line)["step"] for line in curve.read_text().splitlines()] == [0]
+    assert (tmp_path / "out" / "model-best" / "meta.json").exists()
