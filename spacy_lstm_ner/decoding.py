@@ -19,25 +19,31 @@ def viterbi_decode(
     n_steps = int(lengths.max(initial=0))
     if n_steps == 0:
         return [numpy.zeros((0,), dtype="int64") for _ in scores]
+    order = numpy.argsort(-lengths, kind="stable")
     padded = numpy.zeros((n_docs, n_steps, n_tags), dtype="float32")
-    for i, doc_scores in enumerate(scores):
-        padded[i, : len(doc_scores)] = doc_scores
+    for row, i in enumerate(order):
+        padded[row, : lengths[i]] = scores[i]
+    # Docs sorted longest first: at step t, the first `running[t]` are still going.
+    running = numpy.searchsorted(-lengths[order], -numpy.arange(n_steps), side="left")
     never = numpy.float32(-numpy.inf)
     transitions = numpy.where(allowed, numpy.float32(0.0), never)
     best = padded[:, 0] + numpy.where(start, numpy.float32(0.0), never)
-    backpointers = numpy.zeros((n_docs, n_steps, n_tags), dtype="int64")
-    stay = numpy.arange(n_tags)
+    backpointers = numpy.empty((n_docs, n_steps, n_tags), dtype="int32")
+    backpointers[:] = numpy.arange(n_tags)
     for t in range(1, n_steps):
-        candidates = best[:, :, None] + transitions[None]
+        k = running[t]
+        candidates = best[:k, :, None] + transitions
         previous = candidates.argmax(axis=1)
-        running = (lengths > t)[:, None]
-        stepped = numpy.take_along_axis(candidates, previous[:, None], axis=1)[:, 0]
-        best = numpy.where(running, stepped + padded[:, t], best)
-        backpointers[:, t] = numpy.where(running, previous, stay)
-    best = best + numpy.where(end, numpy.float32(0.0), never)
-    path = numpy.zeros((n_docs, n_steps), dtype="int64")
+        best[:k] = numpy.take_along_axis(candidates, previous[:, None], axis=1)[:, 0]
+        best[:k] += padded[:k, t]
+        backpointers[:k, t] = previous
+    best += numpy.where(end, numpy.float32(0.0), never)
+    path = numpy.empty((n_docs, n_steps), dtype="int64")
     path[:, -1] = best.argmax(axis=1)
     rows = numpy.arange(n_docs)
     for t in range(n_steps - 1, 0, -1):
         path[:, t - 1] = backpointers[rows, t, path[:, t]]
-    return [path[i, :length] for i, length in enumerate(lengths)]
+    paths: List[numpy.ndarray] = [None] * n_docs  # type: ignore[list-item]
+    for row, i in enumerate(order):
+        paths[i] = path[row, : lengths[i]]
+    return paths
