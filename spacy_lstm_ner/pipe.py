@@ -8,8 +8,6 @@ from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.training.iob_utils import biluo_tags_to_spans
-from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
@@ -17,9 +15,9 @@ from thinc.types import Floats2d
 from .decoding import viterbi_decode
 from .tags import (
     begin_mask,
+    entity_offsets,
     from_biluo,
     tag_names,
-    to_biluo,
     transition_mask,
     validate_scheme,
 )
@@ -145,8 +143,10 @@ class LSTMEntityRecognizer(TrainablePipe):
     def set_annotations(self, docs: Iterable[Doc], tag_ids: Sequence[numpy.ndarray]) -> None:
         tags = self.tags
         for doc, doc_tag_ids in zip(docs, tag_ids):
-            doc_tags = to_biluo([tags[i] for i in doc_tag_ids], self.cfg["scheme"])
-            predicted = biluo_tags_to_spans(doc, doc_tags)
+            predicted = [
+                Span(doc, start, end, label=label)
+                for start, end, label in entity_offsets(doc_tag_ids, tags)
+            ]
             if self.cfg["overwrite_ents"]:
                 doc.set_ents(predicted, default="outside")
             else:

@@ -3,7 +3,7 @@ from functools import lru_cache
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.training.iob_utils import biluo_to_iob, iob_to_biluo
+from spacy.training.iob_utils import biluo_to_iob
 
 SCHEMES = ("BILUO", "IOB")
 OUT = "O"
@@ -28,9 +28,18 @@ def from_biluo(tags: Sequence[Optional[str]], scheme: str) -> List[Optional[str]
     return list(tags) if scheme == "BILUO" else biluo_to_iob(tags)
 
 
-def to_biluo(tags: Sequence[str], scheme: str) -> List[str]:
-    """Convert a valid tag sequence of `scheme` to BILUO."""
-    return list(tags) if scheme == "BILUO" else iob_to_biluo(tags)
+def entity_offsets(tag_ids: Sequence[int], tags: Sequence[str]) -> List[Tuple[int, int, str]]:
+    """(start, end, label) token offsets of the entities a valid tag sequence spells,
+    in either scheme: an entity opens at B or U and runs on over I and L."""
+    parts = [_split(tag) for tag in tags]
+    entities = []
+    for i, tag_id in enumerate(tag_ids):
+        prefix, label = parts[tag_id]
+        if prefix in ("B", "U"):
+            entities.append([i, i + 1, label])
+        elif prefix in ("I", "L"):
+            entities[-1][1] = i + 1
+    return [(start, end, label) for start, end, label in entities]
 
 
 def _split(tag: str) -> Tuple[str, str]:

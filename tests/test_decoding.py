@@ -6,10 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from spacy.training.iob_utils import iob_to_biluo
+from spacy.tokens import Doc
+from spacy.training.iob_utils import biluo_tags_to_spans, iob_to_biluo
+from spacy.vocab import Vocab
 
 from spacy_lstm_ner.decoding import viterbi_decode
-from spacy_lstm_ner.tags import tag_names, transition_mask
+from spacy_lstm_ner.tags import entity_offsets, tag_names, transition_mask
 
 LABELS = ["geo", "per"]
 
@@ -88,3 +90,17 @@ def test_decoding_empty_docs():
     paths = viterbi_decode(scores, *transition_mask(tuple(tags), "BILUO"))
     assert [len(p) for p in paths] == [0, 2]
     assert viterbi_decode([scores[0]], *transition_mask(tuple(tags), "BILUO"))[0].shape == (0,)
+
+
+@pytest.mark.parametrize("scheme", ["BILUO", "IOB"])
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_entity_offsets_agree_with_spacy(scheme, data):
+    """Entities read off decoded tag ids equal spaCy's reading of the tag strings."""
+    tags = tag_names(LABELS, scheme)
+    (path,) = viterbi_decode(data.draw(score_arrays(len(tags)))[:1], *transition_mask(tuple(tags), scheme))
+    strings = [tags[i] for i in path]
+    biluo = strings if scheme == "BILUO" else iob_to_biluo(strings)
+    doc = Doc(Vocab(), words=["w"] * len(path))
+    expected = [(s.start, s.end, s.label_) for s in biluo_tags_to_spans(doc, biluo)]
+    assert entity_offsets(path, tags) == expected
