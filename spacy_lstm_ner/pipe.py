@@ -3,11 +3,13 @@ from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
+import srsly
 from spacy.attrs import IS_SPACE
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import ensure_path
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
@@ -249,6 +251,45 @@ class LSTMEntityRecognizer(TrainablePipe):
         doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
         self.model.get_ref("output_layer").set_dim("nO", len(self.tags), force=True)
         self.model.initialize(X=doc_sample)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "LSTMEntityRecognizer":
+        super().from_bytes(bytes_data, exclude=exclude)
+        self._check_model_fits_labels("the bytes given")
+        return self
+
+    def from_disk(self, path, *, exclude=tuple()) -> "LSTMEntityRecognizer":
+        """Load from a directory; a missing, damaged or mismatched file raises
+        an error that names it."""
+        path = ensure_path(path)
+        readers = {
+            "cfg": lambda p: self.cfg.update(srsly.read_json(p)),
+            "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude),
+            "model": lambda p: self.model.from_bytes(p.read_bytes()),
+        }
+        for name, read in readers.items():
+            file = path / name
+            if name in exclude or (name == "vocab" and not file.exists()):
+                continue
+            if not file.exists():
+                raise ValueError(f"Cannot load {self.name}: {file} is missing.")
+            try:
+                read(file)
+            except (ValueError, TypeError, KeyError, RuntimeError, EOFError) as error:
+                raise ValueError(
+                    f"Cannot load {self.name}: {file} is damaged or does not fit "
+                    f"this component's config ({type(error).__name__}: {error})."
+                ) from error
+        self._check_model_fits_labels(str(path / "model"))
+        return self
+
+    def _check_model_fits_labels(self, source: str) -> None:
+        n_out = self.model.get_ref("output_layer").maybe_get_dim("nO")
+        if n_out is not None and n_out != len(self.tags):
+            raise ValueError(
+                f"{self.name}'s model in {source} scores {n_out} tags, but its labels "
+                f"{list(self.labels)} make {len(self.tags)} {self.cfg['scheme']} tags: "
+                "the weights and the labels come from different pipelines."
+            )
 
 
 def _check_label(label: str) -> None:

@@ -5,6 +5,7 @@ import sys
 import numpy
 import pytest
 import spacy
+import srsly
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import make_tempdir
@@ -197,3 +198,42 @@ def test_unknown_gold_label_raises_naming_it(trained_nlp):
     scores = ner.model.predict([example.predicted])
     with pytest.raises(ValueError, match="U-CITY.*Paris is big"):
         ner.get_loss([example], scores)
+
+
+def saved_component(trained_nlp, tmp):
+    trained_nlp.get_pipe("lstm_ner").to_disk(tmp)
+    nlp = spacy.blank("en")
+    return nlp.add_pipe("lstm_ner", config={"model": small_model_config()})
+
+
+@pytest.mark.parametrize("name", ["model", "cfg"])
+def test_loading_a_missing_file_names_it(trained_nlp, name):
+    with make_tempdir() as tmp:
+        fresh = saved_component(trained_nlp, tmp)
+        (tmp / name).unlink()
+        with pytest.raises(ValueError, match=f"{tmp / name} is missing"):
+            fresh.from_disk(tmp)
+
+
+@pytest.mark.parametrize("name", ["model", "cfg"])
+def test_loading_a_truncated_file_names_it(trained_nlp, name):
+    with make_tempdir() as tmp:
+        fresh = saved_component(trained_nlp, tmp)
+        data = (tmp / name).read_bytes()
+        (tmp / name).write_bytes(data[: len(data) // 2])
+        with pytest.raises(ValueError, match=f"{tmp / name} is damaged"):
+            fresh.from_disk(tmp)
+
+
+def test_loading_weights_of_another_label_set_is_refused(trained_nlp):
+    with make_tempdir() as tmp:
+        fresh = saved_component(trained_nlp, tmp)
+        cfg = srsly.read_json(tmp / "cfg")
+        srsly.write_json(tmp / "cfg", {**cfg, "labels": cfg["labels"] + ["EVE"]})
+        with pytest.raises(ValueError, match="scores 17 tags.*make 21 BILUO tags"):
+            fresh.from_disk(tmp)
+    data = srsly.msgpack_loads(trained_nlp.get_pipe("lstm_ner").to_bytes())
+    cfg = srsly.json_loads(data["cfg"])
+    data["cfg"] = srsly.json_dumps({**cfg, "labels": cfg["labels"] + ["EVE"]})
+    with pytest.raises(ValueError, match="scores 17 tags"):
+        fresh.from_bytes(srsly.msgpack_dumps(data))
