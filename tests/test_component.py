@@ -8,7 +8,7 @@ import spacy
 import srsly
 from spacy.tokens import Doc, Span
 from spacy.training import Example
-from spacy.util import make_tempdir
+from spacy.util import fix_random_seed, make_tempdir
 
 from conftest import TRAIN_DATA, make_examples, small_model_config, train_pipeline
 
@@ -237,3 +237,14 @@ def test_loading_weights_of_another_label_set_is_refused(trained_nlp):
     data["cfg"] = srsly.json_dumps({**cfg, "labels": cfg["labels"] + ["EVE"]})
     with pytest.raises(ValueError, match="scores 17 tags"):
         fresh.from_bytes(srsly.msgpack_dumps(data))
+
+
+def test_same_seed_trains_identical_weights():
+    def train_once():
+        fix_random_seed(0)
+        nlp = spacy.blank("en")
+        nlp.add_pipe("lstm_ner", config={"model": small_model_config(dropout=0.2)})
+        train_pipeline(nlp, make_examples(nlp), n_iter=10)
+        return nlp.get_pipe("lstm_ner").model.to_bytes()
+
+    assert train_once() == train_once()
