@@ -143,7 +143,7 @@ class LSTMEntityRecognizer(TrainablePipe):
         return viterbi_decode(scores, *transition_mask(tags, self.cfg["scheme"]))
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: Sequence[numpy.ndarray]) -> None:
-        tags = self.tags
+        tags = tuple(self.tags)
         for doc, doc_tag_ids in zip(docs, tag_ids):
             predicted = [
                 Span(doc, start, end, label=label)

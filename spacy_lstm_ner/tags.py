@@ -28,10 +28,10 @@ def from_biluo(tags: Sequence[Optional[str]], scheme: str) -> List[Optional[str]
     return list(tags) if scheme == "BILUO" else biluo_to_iob(tags)
 
 
-def entity_offsets(tag_ids: Sequence[int], tags: Sequence[str]) -> List[Tuple[int, int, str]]:
+def entity_offsets(tag_ids: Sequence[int], tags: Tuple[str, ...]) -> List[Tuple[int, int, str]]:
     """(start, end, label) token offsets of the entities a valid tag sequence spells,
     in either scheme: an entity opens at B or U and runs on over I and L."""
-    parts = [_split(tag) for tag in tags]
+    parts = _prefixes_and_labels(tags)
     entities = []
     for i, tag_id in enumerate(tag_ids):
         prefix, label = parts[tag_id]
@@ -40,6 +40,11 @@ def entity_offsets(tag_ids: Sequence[int], tags: Sequence[str]) -> List[Tuple[in
         elif prefix in ("I", "L"):
             entities[-1][1] = i + 1
     return [(start, end, label) for start, end, label in entities]
+
+
+@lru_cache(maxsize=32)
+def _prefixes_and_labels(tags: Tuple[str, ...]) -> List[Tuple[str, str]]:
+    return [_split(tag) for tag in tags]
 
 
 def _split(tag: str) -> Tuple[str, str]:

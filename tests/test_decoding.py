@@ -103,4 +103,4 @@ def test_entity_offsets_agree_with_spacy(scheme, data):
     biluo = strings if scheme == "BILUO" else iob_to_biluo(strings)
     doc = Doc(Vocab(), words=["w"] * len(path))
     expected = [(s.start, s.end, s.label_) for s in biluo_tags_to_spans(doc, biluo)]
-    assert entity_offsets(path, tags) == expected
+    assert entity_offsets(path, tuple(tags)) == expected
