@@ -193,7 +193,8 @@ class LSTMEntityRecognizer(TrainablePipe):
         examples = list(examples)
         validate_examples(examples, "LSTMEntityRecognizer.get_loss")
         ops = self.model.ops
-        gold = numpy.concatenate([self._gold_tag_ids(eg) for eg in examples])
+        tag_ids = {tag: i for i, tag in enumerate(self.tags)}
+        gold = numpy.concatenate([self._gold_tag_ids(eg, tag_ids) for eg in examples])
         log_probs = ops.flatten(scores)
         d_log_probs = ops.alloc2f(*log_probs.shape)
         rows = numpy.flatnonzero(gold >= 0)
@@ -211,9 +212,8 @@ class LSTMEntityRecognizer(TrainablePipe):
         d_log_probs[rows_x, cols_x] = -1.0 / len(rows)
         return loss, ops.unflatten(d_log_probs, [len(s) for s in scores])
 
-    def _gold_tag_ids(self, example: Example) -> numpy.ndarray:
+    def _gold_tag_ids(self, example: Example, tag_ids: Dict[str, int]) -> numpy.ndarray:
         """Gold tag id per predicted token, -1 where the gold tag is missing."""
-        tag_ids = {tag: i for i, tag in enumerate(self.tags)}
         gold_tags = from_biluo(example.get_aligned_ner(), self.cfg["scheme"])
         ids = numpy.full((len(gold_tags),), -1, dtype="int64")
         for i, tag in enumerate(gold_tags):
