@@ -66,7 +66,7 @@ def _may_follow(prev: str, tag: str, scheme: str) -> bool:
 @lru_cache(maxsize=32)
 def begin_mask(tags: Tuple[str, ...]) -> numpy.ndarray:
     """Which tags open an entity (B, U)."""
-    return numpy.array([_split(tag)[0] in ("B", "U") for tag in tags])
+    return numpy.array([prefix in ("B", "U") for prefix, _ in _prefixes_and_labels(tags)])
 
 
 @lru_cache(maxsize=32)
@@ -74,7 +74,7 @@ def transition_mask(
     tags: Tuple[str, ...], scheme: str
 ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """Boolean masks of valid (start, previous→next, end) tags for `scheme`."""
-    prefixes = [_split(tag)[0] for tag in tags]
+    prefixes = [prefix for prefix, _ in _prefixes_and_labels(tags)]
     if scheme == "BILUO":
         start = numpy.array([p in ("O", "B", "U") for p in prefixes])
         end = numpy.array([p in ("O", "L", "U") for p in prefixes])
