@@ -1,15 +1,25 @@
 """Registered architectures: the tagger (embed → (Bi)LSTM → dense → log-softmax)
-and a plain word embedding for it."""
-from typing import List, Optional
+and the token embeddings that feed it."""
+from typing import List, Optional, Sequence
 
 from spacy.attrs import intify_attr
 from spacy.ml.featureextractor import FeatureExtractor
+from spacy.ml.staticvectors import StaticVectors
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import HashEmbed, Linear, Model, chain, with_array
+from thinc.api import (
+    HashEmbed,
+    LayerNorm,
+    Linear,
+    Model,
+    chain,
+    concatenate,
+    ragged2list,
+    with_array,
+)
 from thinc.types import Floats2d
 
-from .layers import log_softmax, padded_lstm
+from .layers import character_embed, crf_transitions, log_softmax, padded_lstm
 
 
 @registry.architectures("spacy_lstm_ner.BiLSTMTagger.v1")
@@ -34,6 +44,42 @@ def build_bilstm_tagger(
         at a time, so that little of each padded chunk is padding (speed only).
     nO: number of tags; left open, the component sets it from its labels.
     """
+    lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO)
+    output_layer = Linear(nO=nO, nI=lstm.get_dim("nO"))
+    model = chain(embed, lstm, with_array(chain(output_layer, log_softmax())))
+    model.set_ref("embed", embed)
+    model.set_ref("lstm", lstm)
+    model.set_ref("output_layer", output_layer)
+    return model
+
+
+@registry.architectures("spacy_lstm_ner.BiLSTMCRFTagger.v1")
+def build_bilstm_crf_tagger(
+    embed: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 128,
+    depth: int = 1,
+    bidirectional: bool = True,
+    dropout: float = 0.0,
+    chunk_size: int = 32,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Emission scores over the tag set for every token, with a linear-chain
+    CRF on top: the `crf` layer's learned start, transition and end scores,
+    which lstm_ner trains with the CRF likelihood and decodes with Viterbi.
+    Settings as for spacy_lstm_ner.BiLSTMTagger.v1."""
+    lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO)
+    output_layer = Linear(nO=nO, nI=lstm.get_dim("nO"))
+    crf = crf_transitions(nO)
+    model = chain(embed, lstm, with_array(output_layer), crf)
+    model.set_ref("embed", embed)
+    model.set_ref("lstm", lstm)
+    model.set_ref("output_layer", output_layer)
+    model.set_ref("crf", crf)
+    return model
+
+
+def _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO) -> Model:
+    """The (Bi)LSTM over `embed`'s vectors, after checking every setting."""
     _check_positive("hidden_width", hidden_width)
     _check_positive("depth", depth)
     _check_positive("chunk_size", chunk_size)
@@ -41,7 +87,8 @@ def build_bilstm_tagger(
         raise ValueError(f"BiLSTMTagger dropout must be in [0, 1), got {dropout!r}.")
     if nO is not None:
         _check_positive("nO", nO)
-    lstm = padded_lstm(
+    _check_feature_attrs(embed)
+    return padded_lstm(
         embed.maybe_get_dim("nO"),
         hidden_width,
         depth=depth,
@@ -49,12 +96,6 @@ def build_bilstm_tagger(
         dropout=dropout,
         chunk_size=chunk_size,
     )
-    output_layer = Linear(nO=nO, nI=lstm.get_dim("nO"))
-    model = chain(embed, lstm, with_array(chain(output_layer, log_softmax())))
-    model.set_ref("embed", embed)
-    model.set_ref("lstm", lstm)
-    model.set_ref("output_layer", output_layer)
-    return model
 
 
 @registry.architectures("spacy_lstm_ner.WordEmbed.v1")
@@ -69,6 +110,77 @@ def build_word_embed(
         raise ValueError(f"WordEmbed attr {attr!r} is not a spaCy token attribute.")
     embed = HashEmbed(nO=width, nV=rows, column=0, seed=7)
     return chain(FeatureExtractor([attr]), with_array(embed))
+
+
+@registry.architectures("spacy_lstm_ner.FeatureEmbed.v1")
+def build_feature_embed(
+    attrs: Sequence[str] = ("NORM", "PREFIX", "SUFFIX", "SHAPE"),
+    widths: Sequence[int] = (64, 16, 32, 16),
+    rows: Sequence[int] = (5000, 1000, 2500, 2500),
+    chars: int = 0,
+    char_width: int = 16,
+    include_static_vectors: bool = False,
+    vectors_width: int = 64,
+) -> Model[List[Doc], List[Floats2d]]:
+    """One hashed embedding per token attribute, concatenated.
+
+    Unlike spacy.MultiHashEmbed.v2 there is no Maxout layer mixing the
+    features: the LSTM's input projection mixes them anyway, so the mixing
+    layer would only cost time. A layer norm scales the concatenation.
+
+    chars: also embed the UTF-8 bytes of each token's first and last
+        chars // 2 characters, char_width dimensions each (0: no characters).
+    include_static_vectors: also project each token's static vector (the
+        table [initialize] vectors loads) to vectors_width dimensions.
+    Output width is sum(widths) + chars * char_width (+ vectors_width).
+    """
+    if not attrs:
+        raise ValueError("FeatureEmbed attrs must name at least one token attribute.")
+    for setting, values in (("widths", widths), ("rows", rows)):
+        if len(values) != len(attrs):
+            raise ValueError(
+                f"FeatureEmbed {setting} must have one entry per attr: "
+                f"{len(attrs)} attrs {list(attrs)!r} but {setting} = {list(values)!r}."
+            )
+        for value in values:
+            _check_positive(setting, value, "FeatureEmbed")
+    for attr in attrs:
+        if intify_attr(attr) is None:
+            raise ValueError(f"FeatureEmbed attr {attr!r} is not a spaCy token attribute.")
+    if chars < 0 or chars % 2:
+        raise ValueError(f"FeatureEmbed chars must be an even number >= 0, got {chars!r}.")
+    embeddings = [
+        HashEmbed(nO=width, nV=n_rows, column=i, seed=7 + i)
+        for i, (width, n_rows) in enumerate(zip(widths, rows))
+    ]
+    features = chain(FeatureExtractor(list(attrs)), with_array(concatenate(*embeddings)))
+    width = sum(widths)
+    if chars:
+        _check_positive("char_width", char_width, "FeatureEmbed")
+        features = concatenate(features, character_embed(chars, char_width))
+        width += chars * char_width
+    if include_static_vectors:
+        _check_positive("vectors_width", vectors_width, "FeatureEmbed")
+        features = concatenate(features, chain(StaticVectors(nO=vectors_width), ragged2list()))
+        width += vectors_width
+    model = chain(features, with_array(LayerNorm(nI=width)))
+    model.set_dim("nO", width)
+    return model
+
+
+def _check_feature_attrs(embed: Model) -> None:
+    """Fail at construction, not at the first doc, on an attribute name spaCy
+    does not know in any feature extractor of `embed` (spacy.MultiHashEmbed.v2
+    only fails once it reads a doc)."""
+    for layer in embed.walk():
+        if layer.name != "extract_features":
+            continue
+        for attr in layer.attrs["columns"]:
+            if isinstance(attr, str) and intify_attr(attr) is None:
+                raise ValueError(
+                    f"BiLSTMTagger embed attrs: {attr!r} is not a spaCy token "
+                    f"attribute (attrs = {list(layer.attrs['columns'])!r})."
+                )
 
 
 def _check_positive(name: str, value: int, owner: str = "BiLSTMTagger") -> None:

@@ -3,6 +3,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy
 
+from .crf import ChainScores
+
 
 def viterbi_decode(
     scores: Sequence[numpy.ndarray],
@@ -14,8 +16,46 @@ def viterbi_decode(
     sequences the masks allow: `start[j]` may open a doc, `allowed[i, j]`
     may follow tag i, `end[j]` may close a doc. Scores add up along a path, so
     log-probabilities give the most probable valid sequence."""
+    never = numpy.float32(-numpy.inf)
+    groups = _predecessor_groups(allowed)
+
+    def step(best: numpy.ndarray, backpointers: numpy.ndarray) -> numpy.ndarray:
+        rows = numpy.arange(len(best))
+        stepped = numpy.empty_like(best)
+        for predecessors, successors in groups:
+            candidates = best[:, predecessors]
+            choice = candidates.argmax(axis=1)
+            stepped[:, successors] = candidates[rows, choice][:, None]
+            backpointers[:, successors] = predecessors[choice][:, None]
+        return stepped
+
+    return _decode(
+        scores,
+        numpy.where(start, numpy.float32(0.0), never),
+        numpy.where(end, numpy.float32(0.0), never),
+        step,
+    )
+
+
+def crf_viterbi_decode(scores: Sequence[numpy.ndarray], chain: ChainScores) -> List[numpy.ndarray]:
+    """Best tag sequence for each emission matrix under learned start,
+    transition and end scores (forbidden moves set to crf.NEVER)."""
+    transitions = chain.transitions.astype("float32")
+
+    def step(best: numpy.ndarray, backpointers: numpy.ndarray) -> numpy.ndarray:
+        candidates = best[:, :, None] + transitions
+        choice = candidates.argmax(axis=1)
+        backpointers[:] = choice
+        return numpy.take_along_axis(candidates, choice[:, None, :], axis=1)[:, 0]
+
+    return _decode(scores, chain.start.astype("float32"), chain.end.astype("float32"), step)
+
+
+def _decode(scores, start_scores, end_scores, step) -> List[numpy.ndarray]:
+    """Run `step(best, backpointers)` over the docs sorted longest first, on
+    the docs still going at each position, then read the paths back."""
     lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
-    n_docs, n_tags = len(scores), len(start)
+    n_docs, n_tags = len(scores), len(start_scores)
     n_steps = int(lengths.max(initial=0))
     if n_steps == 0:
         return [numpy.zeros((0,), dtype="int64") for _ in scores]
@@ -23,24 +63,15 @@ def viterbi_decode(
     padded = numpy.zeros((n_docs, n_steps, n_tags), dtype="float32")
     for row, i in enumerate(order):
         padded[row, : lengths[i]] = scores[i]
-    # Docs sorted longest first: at step t, the first `running[t]` are still going.
     running = numpy.searchsorted(-lengths[order], -numpy.arange(n_steps), side="left")
-    never = numpy.float32(-numpy.inf)
-    groups = _predecessor_groups(allowed)
-    best = padded[:, 0] + numpy.where(start, numpy.float32(0.0), never)
+    best = padded[:, 0] + start_scores
     backpointers = numpy.empty((n_docs, n_steps, n_tags), dtype="int32")
     backpointers[:] = numpy.arange(n_tags)
-    rows = numpy.arange(n_docs)
     for t in range(1, n_steps):
         k = running[t]
-        stepped = numpy.empty((k, n_tags), dtype="float32")
-        for predecessors, successors in groups:
-            candidates = best[:k, predecessors]
-            choice = candidates.argmax(axis=1)
-            stepped[:, successors] = candidates[rows[:k], choice][:, None]
-            backpointers[:k, t, successors] = predecessors[choice][:, None]
-        best[:k] = stepped + padded[:k, t]
-    best += numpy.where(end, numpy.float32(0.0), never)
+        best[:k] = step(best[:k], backpointers[:k, t]) + padded[:k, t]
+    best += end_scores
+    rows = numpy.arange(n_docs)
     path = numpy.empty((n_docs, n_steps), dtype="int64")
     path[:, -1] = best.argmax(axis=1)
     for t in range(n_steps - 1, 0, -1):

@@ -1,10 +1,23 @@
 """thinc layers of the tagger: a padding-proof PyTorch (Bi)LSTM and log-softmax."""
+import os
 from typing import Callable, List, Optional, Tuple
 
 import numpy
 import torch
+from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, PyTorchShim, torch2xp, xp2torch
 from thinc.types import Floats2d
+
+
+
+def _one_torch_thread_after_fork() -> None:
+    """torch's OpenMP thread pool does not survive fork(): a forked worker, such
+    as those of `nlp.pipe(n_process=N)`, would hang in its first LSTM call. One
+    thread per worker also keeps N workers from fighting over the cores."""
+    torch.set_num_threads(1)
+
+
+os.register_at_fork(after_in_child=_one_torch_thread_after_fork)
 
 
 class PaddedLSTM(torch.nn.Module):
@@ -180,3 +193,70 @@ def _log_softmax_forward(
         return dY - xp.exp(Y) * dY.sum(axis=1, keepdims=True)
 
     return Y, backprop
+
+
+def crf_transitions(nO: Optional[int] = None) -> Model[List[Floats2d], List[Floats2d]]:
+    """Holds a linear-chain CRF's learned start, transition and end scores and
+    passes the emission scores through unchanged: the component reads the
+    scores to decode and adds their gradients from the CRF likelihood."""
+    return Model(
+        "crf",
+        _pass_through,
+        init=_init_crf,
+        dims={"nO": nO},
+        params={"start": None, "transitions": None, "end": None},
+    )
+
+
+def _pass_through(model: Model, Xs: List[Floats2d], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+    return Xs, lambda dXs: dXs
+
+
+def _init_crf(model: Model, X: Optional[List[Floats2d]] = None, Y=None) -> None:
+    if not model.has_dim("nO") and X:
+        model.set_dim("nO", X[0].shape[1])
+    n_tags = model.get_dim("nO")
+    model.set_param("start", model.ops.alloc1f(n_tags))
+    model.set_param("transitions", model.ops.alloc2f(n_tags, n_tags))
+    model.set_param("end", model.ops.alloc1f(n_tags))
+
+
+def character_embed(n_chars: int, width: int) -> Model[List[Doc], List[Floats2d]]:
+    """A learned vector per UTF-8 byte of each token's first and last
+    `n_chars // 2` characters, one table per position, concatenated: spaCy's
+    character embedding, with gradients that add up over repeated bytes."""
+    return Model(
+        "character_embed",
+        _character_embed_forward,
+        init=_init_character_embed,
+        dims={"nC": n_chars, "nM": width, "nO": n_chars * width},
+        params={"E": None},
+    )
+
+
+def _init_character_embed(model: Model, X=None, Y=None) -> None:
+    n_chars, width = model.get_dim("nC"), model.get_dim("nM")
+    table = numpy.random.default_rng(11).normal(scale=0.1, size=(n_chars * 256, width))
+    model.set_param("E", model.ops.asarray2f(table, dtype="float32"))
+
+
+def _character_embed_forward(
+    model: Model, docs: List[Doc], is_train: bool
+) -> Tuple[List[Floats2d], Callable]:
+    n_chars, width = model.get_dim("nC"), model.get_dim("nM")
+    E = model.get_param("E")
+    offsets = model.ops.xp.arange(n_chars, dtype="int64") * 256
+    rows = [
+        model.ops.asarray(doc.to_utf8_array(nr_char=n_chars), dtype="int64") + offsets
+        for doc in docs
+    ]
+    vectors = [E[doc_rows].reshape((len(doc_rows), n_chars * width)) for doc_rows in rows]
+
+    def backprop(d_vectors: List[Floats2d]) -> List:
+        dE = model.ops.alloc2f(*E.shape)
+        for doc_rows, d_doc in zip(rows, d_vectors):
+            model.ops.scatter_add(dE, doc_rows.ravel(), d_doc.reshape((-1, width)))
+        model.inc_grad("E", dE)
+        return []
+
+    return vectors, backprop

@@ -9,12 +9,13 @@ from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import ensure_path
+from spacy.util import ensure_path, registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
 
-from .decoding import viterbi_decode
+from .crf import NEVER, ChainScores, clamp_to_gold, forward_backward, pad_emissions, restrict
+from .decoding import crf_viterbi_decode, viterbi_decode
 from .tags import (
     begin_mask,
     entity_offsets,
@@ -33,11 +34,10 @@ bidirectional = true
 dropout = 0.2
 
 [model.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = 96
+@architectures = "spacy_lstm_ner.FeatureEmbed.v1"
 attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+widths = [64, 16, 32, 16]
 rows = [5000, 1000, 2500, 2500]
-include_static_vectors = false
 """
 DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
 
@@ -127,6 +127,11 @@ class LSTMEntityRecognizer(TrainablePipe):
         self.vocab.strings.add(label)
         return 1
 
+    @property
+    def has_crf(self) -> bool:
+        """Whether the model ends in a CRF (spacy_lstm_ner.BiLSTMCRFTagger.v1)."""
+        return self.model.has_ref("crf")
+
     def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
         """Tag ids of the best valid tag sequence for each doc. As in spaCy's
         `ner`, no entity starts on a whitespace token."""
@@ -140,7 +145,15 @@ class LSTMEntityRecognizer(TrainablePipe):
             spaces = doc.to_array(IS_SPACE).astype(bool)
             if spaces.any():
                 doc_scores[numpy.ix_(spaces, opens_entity)] = -numpy.inf
+        if self.has_crf:
+            return crf_viterbi_decode(scores, self._chain_scores())
         return viterbi_decode(scores, *transition_mask(tags, self.cfg["scheme"]))
+
+    def _chain_scores(self) -> ChainScores:
+        """The CRF's learned scores, with the moves the tag scheme forbids ruled out."""
+        crf = self.model.get_ref("crf")
+        learned = [self.model.ops.to_numpy(crf.get_param(name)) for name in ("start", "transitions", "end")]
+        return restrict(*learned, *transition_mask(tuple(self.tags), self.cfg["scheme"]))
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: Sequence[numpy.ndarray]) -> None:
         tags = tuple(self.tags)
@@ -178,7 +191,13 @@ class LSTMEntityRecognizer(TrainablePipe):
             return losses
         set_dropout_rate(self.model, drop)
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
-        loss, d_scores = self.get_loss(examples, scores)
+        if self.has_crf:
+            loss, d_scores, d_chain = self._crf_loss(examples, scores)
+            crf = self.model.get_ref("crf")
+            for name, gradient in d_chain.items():
+                crf.inc_grad(name, self.model.ops.asarray(gradient, dtype="float32"))
+        else:
+            loss, d_scores = self.get_loss(examples, scores)
         backprop(d_scores)
         if sgd is not None:
             self.finish_update(sgd)
@@ -192,6 +211,9 @@ class LSTMEntityRecognizer(TrainablePipe):
         that have a gold tag: tokens with missing annotation contribute nothing."""
         examples = list(examples)
         validate_examples(examples, "LSTMEntityRecognizer.get_loss")
+        if self.has_crf:
+            loss, d_scores, _ = self._crf_loss(examples, scores)
+            return loss, d_scores
         ops = self.model.ops
         tag_ids = {tag: i for i, tag in enumerate(self.tags)}
         gold = numpy.concatenate([self._gold_tag_ids(eg, tag_ids) for eg in examples])
@@ -203,14 +225,52 @@ class LSTMEntityRecognizer(TrainablePipe):
         rows_x = ops.asarray1i(rows)
         cols_x = ops.asarray1i(gold[rows])
         loss = -float(log_probs[rows_x, cols_x].sum()) / len(rows)
+        self._check_finite(loss, examples)
+        d_log_probs[rows_x, cols_x] = -1.0 / len(rows)
+        return loss, ops.unflatten(d_log_probs, [len(s) for s in scores])
+
+    def _crf_loss(
+        self, examples: List[Example], scores: List[Floats2d]
+    ) -> Tuple[float, List[Floats2d], Dict[str, numpy.ndarray]]:
+        """CRF negative log-likelihood of the gold tags, with the tokens that
+        have no gold tag summed out, per annotated token; its gradients for
+        the emission scores and for the CRF's start, transition and end scores."""
+        ops = self.model.ops
+        tag_ids = {tag: i for i, tag in enumerate(self.tags)}
+        gold = [self._gold_tag_ids(eg, tag_ids) for eg in examples]
+        d_scores = [numpy.zeros(s.shape, dtype="float32") for s in scores]
+        chain = self._chain_scores()
+        d_chain = {name: numpy.zeros_like(getattr(chain, name)) for name in ("start", "transitions", "end")}
+        n_annotated = int(sum((doc_gold >= 0).sum() for doc_gold in gold))
+        tagged = [i for i, doc_gold in enumerate(gold) if (doc_gold >= 0).any()]
+        if n_annotated == 0:
+            return 0.0, [ops.asarray2f(d) for d in d_scores], d_chain
+        emissions = pad_emissions([ops.to_numpy(scores[i]) for i in tagged])
+        lengths = numpy.array([len(scores[i]) for i in tagged])
+        free = forward_backward(emissions, lengths, chain)
+        clamped = forward_backward(clamp_to_gold(emissions, [gold[i] for i in tagged]), lengths, chain)
+        infeasible = numpy.flatnonzero(clamped.log_z < NEVER / 2)
+        if len(infeasible):
+            doc = examples[tagged[infeasible[0]]].reference
+            raise ValueError(
+                f"The gold tags of the doc {doc.text[:60]!r} make no valid "
+                f"{self.cfg['scheme']} sequence."
+            )
+        loss = float((free.log_z - clamped.log_z).sum()) / n_annotated
+        self._check_finite(loss, examples)
+        for row, i in enumerate(tagged):
+            d_scores[i][:] = (free.tags[row, : lengths[row]] - clamped.tags[row, : lengths[row]]) / n_annotated
+        for name in d_chain:
+            d_chain[name] = (getattr(free, name) - getattr(clamped, name)) / n_annotated
+        return loss, [ops.asarray2f(d) for d in d_scores], d_chain
+
+    def _check_finite(self, loss: float, examples: List[Example]) -> None:
         if not numpy.isfinite(loss):
             raise ValueError(
                 f"The {self.name} loss is {loss} on a batch starting with "
                 f"{examples[0].predicted.text[:60]!r}: training diverged. Lower "
                 "the learning rate or set [training.optimizer] grad_clip."
             )
-        d_log_probs[rows_x, cols_x] = -1.0 / len(rows)
-        return loss, ops.unflatten(d_log_probs, [len(s) for s in scores])
 
     def _gold_tag_ids(self, example: Example, tag_ids: Dict[str, int]) -> numpy.ndarray:
         """Gold tag id per predicted token, -1 where the gold tag is missing."""
@@ -235,6 +295,11 @@ class LSTMEntityRecognizer(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Iterable[str]] = None,
     ) -> None:
+        if callable(get_examples) and not any(True for _ in get_examples()):
+            raise ValueError(
+                f"{self.name} cannot initialize from an empty training set: the "
+                "training corpus gave no examples. Check [paths] train."
+            )
         validate_get_examples(get_examples, "LSTMEntityRecognizer.initialize")
         if labels is None:
             labels = {ent.label_ for eg in get_examples() for ent in eg.reference.ents}
@@ -248,9 +313,32 @@ class LSTMEntityRecognizer(TrainablePipe):
                 f"{self.name} found no entity labels: the training examples carry "
                 "no entities and no labels were given at initialize."
             )
+        self._check_dev_labels_are_known(nlp)
         doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
         self.model.get_ref("output_layer").set_dim("nO", len(self.tags), force=True)
+        if self.has_crf:
+            self.model.get_ref("crf").set_dim("nO", len(self.tags), force=True)
         self.model.initialize(X=doc_sample)
+
+    def _check_dev_labels_are_known(self, nlp: Optional[Language]) -> None:
+        """Refuse to train when the dev corpus that `spacy train` scores on has
+        entity labels the component will never predict."""
+        dev_corpus = _dev_corpus(nlp)
+        if dev_corpus is None:
+            return
+        unknown: Dict[str, str] = {}
+        for eg in dev_corpus(nlp):
+            for ent in eg.reference.ents:
+                if ent.label_ not in self.labels:
+                    unknown.setdefault(ent.label_, eg.reference.text[:60])
+        if unknown:
+            examples = "; ".join(f"{label!r} in {text!r}" for label, text in unknown.items())
+            raise ValueError(
+                f"The dev corpus has entity labels that {self.name}'s training "
+                f"data lacks, so it could never predict them: {examples}. Add "
+                f"training examples, or list every label in "
+                f"[initialize.components.{self.name}] labels."
+            )
 
     def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "LSTMEntityRecognizer":
         super().from_bytes(bytes_data, exclude=exclude)
@@ -290,6 +378,20 @@ class LSTMEntityRecognizer(TrainablePipe):
                 f"{list(self.labels)} make {len(self.tags)} {self.cfg['scheme']} tags: "
                 "the weights and the labels come from different pipelines."
             )
+
+
+def _dev_corpus(nlp: Optional[Language]) -> Optional[Callable]:
+    """The dev corpus reader named by nlp.config's [training] dev_corpus, or
+    None where the config gives it no path (e.g. outside `spacy train`)."""
+    if nlp is None:
+        return None
+    config = nlp.config.interpolate()
+    section = config
+    for key in config.get("training", {}).get("dev_corpus", "").split("."):
+        section = section.get(key) if isinstance(section, dict) else None
+    if not isinstance(section, dict) or section.get("path") is None:
+        return None
+    return registry.resolve({"dev": section})["dev"]
 
 
 def _check_label(label: str) -> None:

@@ -45,10 +45,15 @@ def small_model_config(**overrides):
     return config
 
 
+def overfit_pipeline(model_config):
+    """A blank English pipeline whose lstm_ner is overfit on TRAIN_DATA."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_ner", config={"model": model_config})
+    train_pipeline(nlp, make_examples(nlp))
+    return nlp
+
+
 @pytest.fixture(scope="session")
 def trained_nlp():
     """A small pipeline overfit on TRAIN_DATA, shared by read-only tests."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("lstm_ner", config={"model": small_model_config()})
-    train_pipeline(nlp, make_examples(nlp))
-    return nlp
+    return overfit_pipeline(small_model_config())

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy
 import pytest
 import spacy
 from spacy.tokens import DocBin
@@ -11,30 +12,47 @@ from spacy.tokens import DocBin
 from conftest import TRAIN_DATA, make_examples
 
 ROOT = Path(__file__).parent.parent
+CONFIG = str(ROOT / "configs" / "bilstm.cfg")
+TINY_MODEL = [
+    "--components.lstm_ner.model.hidden_width", "16",
+    "--components.lstm_ner.model.embed.widths", "[8,4,4,4]",
+]
 SMALL = [
     "--training.max_steps", "30",
     "--training.eval_frequency", "10",
     "--training.batcher.size", "4",
-    "--components.lstm_ner.model.hidden_width", "16",
-    "--components.lstm_ner.model.embed.width", "16",
+    *TINY_MODEL,
 ]
 
 
-def run(*args, cwd=None):
+def run(*args, cwd=None, check=True):
     result = subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, cwd=cwd
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
     return result
+
+
+def write_corpus(path, data=TRAIN_DATA):
+    nlp = spacy.blank("en")
+    DocBin(docs=[eg.reference for eg in make_examples(nlp, data)]).to_disk(path)
+
+
+def train(tmp, output, *overrides, train="train.spacy", dev="train.spacy", check=True):
+    paths = ["--paths.train", str(tmp / train), "--paths.dev", str(tmp / dev)]
+    return run("-m", "spacy", "train", CONFIG, "--output", str(tmp / output), *paths, *overrides, check=check)
+
+
+def final_ents_f(model_dir):
+    return json.loads((model_dir / "meta.json").read_text())["performance"]["ents_f"]
 
 
 @pytest.fixture(scope="module")
 def trained_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
-    nlp = spacy.blank("en")
-    DocBin(docs=[eg.reference for eg in make_examples(nlp)]).to_disk(tmp / "train.spacy")
-    paths = ["--paths.train", str(tmp / "train.spacy"), "--paths.dev", str(tmp / "train.spacy")]
-    run("-m", "spacy", "train", str(ROOT / "configs" / "bilstm.cfg"), "--output", str(tmp / "out"), *paths, *SMALL)
+    write_corpus(tmp / "train.spacy")
+    train(tmp, "out", *SMALL)
     return tmp
 
 
@@ -66,3 +84,83 @@ def test_trained_pipeline_loads_in_fresh_process(trained_dir):
     second = run("-c", code, str(model), *texts).stdout
     nlp = spacy.load(model)
     assert first == second == repr([[(e.text, e.label_) for e in nlp(t).ents] for t in texts]) + "\n"
+
+
+def test_training_resumes_from_model_last(tmp_path):
+    """An interrupted run goes on from the weights its model-last holds."""
+    write_corpus(tmp_path / "train.spacy")
+    fast = ["--training.batcher.size", "5", "--training.optimizer.learn_rate", "0.01", *TINY_MODEL]
+    train(tmp_path, "first", "--training.max_steps", "80", "--training.eval_frequency", "40", *fast)
+    one_step = ["--training.max_steps", "1", "--training.eval_frequency", "1", *fast]
+    resume = json.dumps({"@callbacks": "spacy_lstm_ner.resume_from.v1", "path": str(tmp_path / "first" / "model-last")})
+    train(tmp_path, "resumed", *one_step, "--initialize.after_init", resume)
+    train(tmp_path, "fresh", *one_step)
+    trained = final_ents_f(tmp_path / "first" / "model-last")
+    assert trained > 0.9
+    assert final_ents_f(tmp_path / "resumed" / "model-last") > trained - 0.1
+    assert final_ents_f(tmp_path / "fresh" / "model-last") < 0.5
+
+
+def test_resuming_from_a_missing_pipeline_names_it(tmp_path):
+    write_corpus(tmp_path / "train.spacy")
+    resume = json.dumps({"@callbacks": "spacy_lstm_ner.resume_from.v1", "path": str(tmp_path / "nowhere")})
+    result = train(tmp_path, "out", *SMALL, "--initialize.after_init", resume, check=False)
+    assert result.returncode != 0
+    assert str(tmp_path / "nowhere" / "lstm_ner") in result.stdout + result.stderr
+
+
+def test_label_only_in_dev_fails_at_initialize(tmp_path):
+    write_corpus(tmp_path / "train.spacy", [(t, e) for t, e in TRAIN_DATA if all(l != "ORG" for *_, l in e)])
+    write_corpus(tmp_path / "dev.spacy")
+    result = train(tmp_path, "out", *SMALL, dev="dev.spacy", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "dev corpus" in output and "'ORG' in 'Apple opened an office in Berlin.'" in output
+    assert not (tmp_path / "out" / "model-last").exists()
+
+
+def test_label_only_in_dev_is_fine_when_listed_at_initialize(tmp_path):
+    write_corpus(tmp_path / "train.spacy", [(t, e) for t, e in TRAIN_DATA if all(l != "ORG" for *_, l in e)])
+    write_corpus(tmp_path / "dev.spacy")
+    labels = ["--initialize.components", '{"lstm_ner": {"labels": ["GEO", "ORG", "PER", "TIM"]}}']
+    train(tmp_path, "out", *SMALL, *labels, dev="dev.spacy")
+    meta = json.loads((tmp_path / "out" / "model-last" / "meta.json").read_text())
+    assert meta["labels"]["lstm_ner"] == ["GEO", "ORG", "PER", "TIM"]
+
+
+def test_empty_training_set_fails_at_initialize(tmp_path):
+    DocBin().to_disk(tmp_path / "empty.spacy")
+    write_corpus(tmp_path / "dev.spacy")
+    result = train(tmp_path, "out", *SMALL, train="empty.spacy", dev="dev.spacy", check=False)
+    assert result.returncode != 0
+    assert "initialize" in result.stdout + result.stderr
+
+
+def test_static_vectors_from_spacy_init_vectors(tmp_path):
+    """A vectors table made by `spacy init vectors`, loaded by [initialize] vectors."""
+    words = sorted({token.text for eg in make_examples(spacy.blank("en")) for token in eg.reference})
+    rng = numpy.random.default_rng(0)
+    lines = [f"{len(words)} 5"] + [" ".join([w, *map(str, rng.normal(size=5).round(4))]) for w in words]
+    (tmp_path / "vectors.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
+    run("-m", "spacy", "init", "vectors", "en", str(tmp_path / "vectors.txt"), str(tmp_path / "vectors"))
+    write_corpus(tmp_path / "train.spacy")
+    vectors = [
+        "--paths.vectors", str(tmp_path / "vectors"),
+        "--components.lstm_ner.model.embed.include_static_vectors", "true",
+        "--components.lstm_ner.model.embed.vectors_width", "8",
+    ]
+    train(tmp_path, "out", *SMALL, *vectors)
+    nlp = spacy.load(tmp_path / "out" / "model-last")
+    assert nlp.vocab.vectors.shape == (len(words), 5)
+    model = nlp.get_pipe("lstm_ner").model
+    docs = [nlp.make_doc(text) for text, _ in TRAIN_DATA]
+    with_vectors = numpy.concatenate(model.predict(docs))
+    nlp.vocab.vectors.data[:] = 0.0
+    assert not numpy.allclose(with_vectors, numpy.concatenate(model.predict(docs)))
+
+
+def test_static_vectors_without_a_table_fail_clearly(tmp_path):
+    write_corpus(tmp_path / "train.spacy")
+    result = train(tmp_path, "out", *SMALL, "--components.lstm_ner.model.embed.include_static_vectors", "true", check=False)
+    assert result.returncode != 0
+    assert "vectors" in (result.stdout + result.stderr).lower()

@@ -34,7 +34,7 @@ def project(tmp_path_factory):
     config["training"].update({"max_steps": 40, "eval_frequency": 20})
     config["training"]["batcher"]["size"] = 16
     config["components"]["lstm_ner"]["model"]["hidden_width"] = 16
-    config["components"]["lstm_ner"]["model"]["embed"]["width"] = 16
+    config["components"]["lstm_ner"]["model"]["embed"]["widths"] = [8, 4, 4, 4]
     config.to_disk(tmp / "configs" / "tiny.cfg", interpolate=False)
     write_slice(ROOT / "assets" / "gmb" / "ner_dataset.csv.gz", tmp / "slice.csv", N_SENTENCES)
     return tmp
@@ -94,3 +94,11 @@ def test_all_workflow_evaluates_and_packages(project):
     meta_path = next((project / "packages").glob("*/meta.json"))
     requirements = json.loads(meta_path.read_text())["requirements"]
     assert any(req.startswith("spacy-lstm-ner") for req in requirements), requirements
+
+
+def test_resume_goes_on_from_model_last(project):
+    project_run(project, "train")
+    project_run(project, "resume")
+    resumed = json.loads((project / "training" / "tiny-resumed" / "model-last" / "meta.json").read_text())
+    trained = json.loads((project / "training" / "tiny" / "model-last" / "meta.json").read_text())
+    assert resumed["labels"] == trained["labels"]

@@ -10,6 +10,7 @@ REGISTRIES = {
     "spacy_factories": "factories",
     "spacy_architectures": "architectures",
     "spacy_scorers": "scorers",
+    "spacy_callbacks": "callbacks",
 }
 
 
@@ -27,8 +28,11 @@ def test_entry_points_are_declared():
     assert names == {
         ("spacy_factories", "lstm_ner"),
         ("spacy_architectures", "spacy_lstm_ner.BiLSTMTagger.v1"),
+        ("spacy_architectures", "spacy_lstm_ner.BiLSTMCRFTagger.v1"),
         ("spacy_architectures", "spacy_lstm_ner.WordEmbed.v1"),
+        ("spacy_architectures", "spacy_lstm_ner.FeatureEmbed.v1"),
         ("spacy_scorers", "spacy_lstm_ner.masked_accuracy_scorer.v1"),
+        ("spacy_callbacks", "spacy_lstm_ner.resume_from.v1"),
     }
 
 
