@@ -1,10 +1,11 @@
 """Benchmark spaCy's `tok2vec` + `ner` against `lstm_ner` on the GMB split.
 
-    python benchmarks/benchmark.py [--quick] [--max-steps N] [--max-seconds S] [--output metrics]
+    python benchmarks/benchmark.py [--suite benchmark|ablation] [--quick] [--max-steps N]
+        [--max-seconds S] [--output metrics]
 
-Trains each system with `spacy train` in its own process, under the same budget,
-then measures test accuracy, inference speed, peak memory and model size, and
-writes `benchmark.json`, `benchmark.md` and `benchmark_dev_curve.png`.
+Trains each system of the suite with `spacy train` in its own process, under the
+same budget, then measures test accuracy, inference speed, peak memory and model
+size, and writes `<suite>.json`, `<suite>.md` and `<suite>_dev_curve.png`.
 """
 import argparse
 import json
@@ -18,7 +19,7 @@ import time
 from importlib.metadata import version
 from itertools import islice
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
 import spacy
 import torch
@@ -28,11 +29,34 @@ from thinc.api import Config
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SYSTEMS = {
-    "spacy_ner": "spaCy tok2vec + ner (`init config -p ner -o efficiency`, CPU)",
-    "lstm_ner_bilstm": "lstm_ner, `configs/bilstm.cfg` (default)",
-    "lstm_ner_lstm": "lstm_ner, `configs/lstm.cfg` (course model)",
+class System(NamedTuple):
+    description: str
+    config: Optional[str]  # configs/<config>.cfg; None: spaCy's generated ner config
+    overrides: Dict[str, Any] = {}
+
+
+SPACY_NER = System("spaCy tok2vec + ner (`init config -p ner -o efficiency`, CPU)", None)
+BILSTM = System("lstm_ner, `configs/bilstm.cfg` (default)", "bilstm")
+CRF = {"components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v1"}
+SUITES = {
+    "benchmark": {
+        "spacy_ner": SPACY_NER,
+        "lstm_ner_bilstm": BILSTM,
+        "lstm_ner_lstm": System("lstm_ner, `configs/lstm.cfg` (course model)", "lstm"),
+    },
+    "ablation": {
+        "spacy_ner": SPACY_NER,
+        "lstm_ner_bilstm": BILSTM,
+        "bilstm+crf": System("`bilstm.cfg` + CRF output layer", "bilstm", CRF),
+        "bilstm+chars": System(
+            "`bilstm.cfg` + character features (chars 8, width 16)",
+            "bilstm",
+            {"components.lstm_ner.model.embed.chars": 8},
+        ),
+        "lstm_ner_bilstm_crf": System("lstm_ner, `configs/bilstm_crf.cfg` (CRF + characters)", "bilstm_crf"),
+    },
 }
+SYSTEMS = SUITES["benchmark"]
 QUICK_DOCS = {"train": 500, "dev": 200, "test": 200}
 TOKENIZATION = "spaCy's tokenization of the raw text (no gold tokens)"
 LOGGER = "spacy_lstm_ner_benchmark.JSONLLogger.v1"
@@ -141,21 +165,30 @@ def run_child(function: str, *args: str, threads: int, log: Optional[Path] = Non
 
 # Preparing configs and data -------------------------------------------------
 
-def base_config(system: str, workdir: Path) -> Path:
+def base_config(system: System, workdir: Path) -> Path:
     """The config a user would start from: spaCy's generated one, or ours."""
-    if system == "spacy_ner":
+    if system.config is None:
         path = workdir / "spacy_ner.init.cfg"
         command = [sys.executable, "-m", "spacy", "init", "config", str(path), "--lang", "en",
                    "--pipeline", "ner", "--optimize", "efficiency", "--force"]
         subprocess.run(command, check=True, capture_output=True)
         return path
-    return ROOT / "configs" / f"{system.rsplit('_', 1)[1]}.cfg"
+    return ROOT / "configs" / f"{system.config}.cfg"
 
 
-def write_config(source: Path, dest: Path, corpus: Dict[str, Path], args, curve: Path) -> None:
+def write_config(
+    source: Path, dest: Path, corpus: Dict[str, Path], args, curve: Path, overrides: Dict[str, Any] = {}
+) -> None:
     """`source` with the shared budget and the benchmark's logger; every other
-    setting (batcher, optimizer, dropout, model) stays the system's own."""
+    setting (batcher, optimizer, dropout, model) stays the system's own, but
+    for the ablation's `overrides` (dotted config paths)."""
     config = Config().from_disk(source, interpolate=False)
+    for key, value in overrides.items():
+        *sections, name = key.split(".")
+        section = config
+        for part in sections:
+            section = section[part]
+        section[name] = value
     config["paths"].update(train=str(corpus["train"]), dev=str(corpus["dev"]))
     config["training"].update(
         max_steps=args.max_steps,
@@ -192,12 +225,12 @@ def prepare_corpus(corpus: Path, workdir: Path, quick: bool) -> Dict[str, Path]:
 
 # Measuring ------------------------------------------------------------------
 
-def train_system(system: str, corpus: Dict[str, Path], workdir: Path, args) -> Dict[str, Any]:
+def train_system(name: str, system: System, corpus: Dict[str, Path], workdir: Path, args) -> Dict[str, Any]:
     """Train one system in a child process; its budget use, speed and peak RSS."""
-    out = workdir / system
+    out = workdir / name
     out.mkdir(parents=True, exist_ok=True)
     config, curve = out / "config.cfg", out / "dev_curve.jsonl"
-    write_config(base_config(system, workdir), config, corpus, args, curve)
+    write_config(base_config(system, workdir), config, corpus, args, curve, system.overrides)
     run_child("train_child", config, out / "training", threads=args.torch_threads, log=out / "train.log")
     result = json.loads((out / "training" / "train_result.json").read_text())
     evals = [json.loads(line) for line in curve.read_text().splitlines()]
@@ -258,7 +291,7 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
             infer_peak_rss_mb=json.loads(rss)["peak_rss_mb"],
             model_size_mb=size_mb(Path(model)),
         )
-    return sum(len(nlps["spacy_ner"].make_doc(text)) for text in texts)
+    return sum(len(spacy.blank("en").make_doc(text)) for text in texts)
 
 
 def size_mb(path: Path) -> float:
@@ -352,14 +385,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              "as spaCy's CPU ner uses one)")
     parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="dir with {train,dev,test}.spacy")
     parser.add_argument("--output", type=Path, default=Path("metrics"), help="where the report goes")
-    parser.add_argument("--workdir", type=Path, help="trained models and logs (default training/benchmark[-quick])")
+    parser.add_argument("--suite", choices=sorted(SUITES), default="benchmark",
+                        help="benchmark: spaCy's ner, bilstm.cfg, lstm.cfg; ablation: what the CRF and "
+                             "character features each add to bilstm.cfg (report named after the suite)")
+    parser.add_argument("--workdir", type=Path, help="trained models and logs (default training/<suite>[-quick])")
     args = parser.parse_args(argv)
     if args.max_steps is None:
         args.max_steps = 30 if args.quick else 20000
     if args.eval_frequency is None:
         args.eval_frequency = 10 if args.quick else 200
     if args.workdir is None:
-        args.workdir = Path("training") / ("benchmark-quick" if args.quick else "benchmark")
+        args.workdir = Path("training") / (f"{args.suite}-quick" if args.quick else args.suite)
     if args.max_steps % args.eval_frequency:
         parser.error("--max-steps must be a multiple of --eval-frequency, so training ends on a dev evaluation")
     if args.repeats < 3:
@@ -376,12 +412,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     machine = machine_info()
     corpus = prepare_corpus(args.corpus, args.workdir, args.quick)
     systems = {}
-    for name, description in SYSTEMS.items():
+    for name, system in SUITES[args.suite].items():
         print(f"Training {name} ...", flush=True)
-        systems[name] = {"description": description, **train_system(name, corpus, args.workdir, args)}
+        systems[name] = {"description": system.description, **train_system(name, system, corpus, args.workdir, args)}
     print("Evaluating and timing inference ...", flush=True)
     n_test_words = measure_models(systems, corpus["test"], args)
     settings = {
+        "suite": args.suite,
         "quick": args.quick,
         "max_steps": args.max_steps,
         "max_seconds": args.max_seconds,
@@ -395,9 +432,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         "machine": {**machine, "load_average_at_end": os.getloadavg()},
     }
     report = {"settings": settings, "systems": systems}
-    (args.output / "benchmark.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.output / "benchmark.md").write_text(markdown(report))
-    plot_dev_curves(systems, args.output / "benchmark_dev_curve.png")
+    (args.output / f"{args.suite}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.output / f"{args.suite}.md").write_text(markdown(report))
+    plot_dev_curves(systems, args.output / f"{args.suite}_dev_curve.png")
     print(markdown(report))
     return report
 

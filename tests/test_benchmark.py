@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import spacy
 from spacy.tokens import DocBin
+from thinc.api import Config
 
 from conftest import make_examples
 
@@ -71,8 +72,8 @@ def test_quick_report_has_every_figure_for_every_system(quick_run):
 
 def test_quick_writes_table_and_plot(quick_run):
     table = (quick_run / "benchmark.md").read_text()
-    for description in benchmark.SYSTEMS.values():
-        assert sum(line.startswith(f"| {description} |") for line in table.splitlines()) == 1
+    for system in benchmark.SUITES["benchmark"].values():
+        assert sum(line.startswith(f"| {system.description} |") for line in table.splitlines()) == 1
     assert (quick_run / "benchmark_dev_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -87,3 +88,21 @@ def test_time_budget_stops_after_a_dev_evaluation(tmp_path):
     assert result["stopped_by"] == "time" and result["peak_rss_mb"] > 0
     assert [json.loads(line)["step"] for line in curve.read_text().splitlines()] == [0]
     assert (tmp_path / "out" / "model-best" / "meta.json").exists()
+
+
+def test_ablation_systems_change_only_their_overrides(tmp_path):
+    args = benchmark.parse_args(["--suite", "ablation"])
+    corpus = {"train": tmp_path / "train.spacy", "dev": tmp_path / "dev.spacy"}
+    configs = {}
+    for name, system in benchmark.SUITES["ablation"].items():
+        if system.config is None:
+            continue
+        path = tmp_path / f"{name}.cfg"
+        benchmark.write_config(benchmark.base_config(system, tmp_path), path, corpus, args, tmp_path / "c.jsonl", system.overrides)
+        configs[name] = Config().from_disk(path, interpolate=False)["components"]["lstm_ner"]["model"]
+    assert configs["bilstm+crf"]["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v1"
+    assert configs["bilstm+chars"]["embed"]["chars"] == 8
+    assert configs["lstm_ner_bilstm"]["@architectures"] == "spacy_lstm_ner.BiLSTMTagger.v1"
+    assert configs["lstm_ner_bilstm"]["embed"].get("chars", 0) == 0
+    crf = configs["lstm_ner_bilstm_crf"]
+    assert crf["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v1" and crf["embed"]["chars"] == 8
