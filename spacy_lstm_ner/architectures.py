@@ -45,12 +45,7 @@ def build_bilstm_tagger(
     nO: number of tags; left open, the component sets it from its labels.
     """
     lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO)
-    output_layer = Linear(nO=nO, nI=lstm.get_dim("nO"))
-    model = chain(embed, lstm, with_array(chain(output_layer, log_softmax())))
-    model.set_ref("embed", embed)
-    model.set_ref("lstm", lstm)
-    model.set_ref("output_layer", output_layer)
-    return model
+    return _build_tagger(embed, lstm, nO, crf=False)
 
 
 @registry.architectures("spacy_lstm_ner.BiLSTMCRFTagger.v1")
@@ -68,13 +63,22 @@ def build_bilstm_crf_tagger(
     which lstm_ner trains with the CRF likelihood and decodes with Viterbi.
     Settings as for spacy_lstm_ner.BiLSTMTagger.v1."""
     lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO)
+    return _build_tagger(embed, lstm, nO, crf=True)
+
+
+def _build_tagger(embed: Model, lstm: Model, nO: Optional[int], *, crf: bool) -> Model:
+    """embed → lstm → dense, ending in a log-softmax, or in the `crf` layer
+    whose transition scores the component trains and decodes with."""
     output_layer = Linear(nO=nO, nI=lstm.get_dim("nO"))
-    crf = crf_transitions(nO)
-    model = chain(embed, lstm, with_array(output_layer), crf)
+    if crf:
+        crf_layer = crf_transitions(nO)
+        model = chain(embed, lstm, with_array(output_layer), crf_layer)
+        model.set_ref("crf", crf_layer)
+    else:
+        model = chain(embed, lstm, with_array(chain(output_layer, log_softmax())))
     model.set_ref("embed", embed)
     model.set_ref("lstm", lstm)
     model.set_ref("output_layer", output_layer)
-    model.set_ref("crf", crf)
     return model
 
 

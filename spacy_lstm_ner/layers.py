@@ -9,7 +9,6 @@ from thinc.api import ArgsKwargs, Model, PyTorchShim, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 
-
 def _one_torch_thread_after_fork() -> None:
     """torch's OpenMP thread pool does not survive fork(): a forked worker, such
     as those of `nlp.pipe(n_process=N)`, would hang in its first LSTM call. One

@@ -240,11 +240,11 @@ class LSTMEntityRecognizer(TrainablePipe):
         gold = [self._gold_tag_ids(eg, tag_ids) for eg in examples]
         d_scores = [numpy.zeros(s.shape, dtype="float32") for s in scores]
         chain = self._chain_scores()
-        d_chain = {name: numpy.zeros_like(getattr(chain, name)) for name in ("start", "transitions", "end")}
         n_annotated = int(sum((doc_gold >= 0).sum() for doc_gold in gold))
-        tagged = [i for i, doc_gold in enumerate(gold) if (doc_gold >= 0).any()]
         if n_annotated == 0:
-            return 0.0, [ops.asarray2f(d) for d in d_scores], d_chain
+            no_change = {name: numpy.zeros_like(values) for name, values in chain._asdict().items()}
+            return 0.0, [ops.asarray2f(d) for d in d_scores], no_change
+        tagged = [i for i, doc_gold in enumerate(gold) if (doc_gold >= 0).any()]
         emissions = pad_emissions([ops.to_numpy(scores[i]) for i in tagged])
         lengths = numpy.array([len(scores[i]) for i in tagged])
         free = forward_backward(emissions, lengths, chain)
@@ -260,8 +260,10 @@ class LSTMEntityRecognizer(TrainablePipe):
         self._check_finite(loss, examples)
         for row, i in enumerate(tagged):
             d_scores[i][:] = (free.tags[row, : lengths[row]] - clamped.tags[row, : lengths[row]]) / n_annotated
-        for name in d_chain:
-            d_chain[name] = (getattr(free, name) - getattr(clamped, name)) / n_annotated
+        d_chain = {
+            name: (getattr(free, name) - getattr(clamped, name)) / n_annotated
+            for name in ChainScores._fields
+        }
         return loss, [ops.asarray2f(d) for d in d_scores], d_chain
 
     def _check_finite(self, loss: float, examples: List[Example]) -> None:
