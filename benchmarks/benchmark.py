@@ -53,7 +53,14 @@ SUITES = {
             "bilstm",
             {"components.lstm_ner.model.embed.chars": 8},
         ),
-        "lstm_ner_bilstm_crf": System("lstm_ner, `configs/bilstm_crf.cfg` (CRF + characters)", "bilstm_crf"),
+        "bilstm+vectors": System(
+            "`bilstm.cfg` + static vectors (GloVe 6B 50d, width 64)",
+            "bilstm",
+            {"paths.vectors": "corpus/vectors", "components.lstm_ner.model.embed.include_static_vectors": True},
+        ),
+        "lstm_ner_bilstm_crf": System(
+            "lstm_ner, `configs/bilstm_crf.cfg` (CRF + characters + static vectors)", "bilstm_crf"
+        ),
     },
 }
 SYSTEMS = SUITES["benchmark"]
@@ -190,6 +197,8 @@ def write_config(
             section = section[part]
         section[name] = value
     config["paths"].update(train=str(corpus["train"]), dev=str(corpus["dev"]))
+    if config["paths"].get("vectors"):
+        config["paths"]["vectors"] = str(args.vectors)
     config["training"].update(
         max_steps=args.max_steps,
         max_epochs=0,
@@ -384,10 +393,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="torch (OpenMP) threads of every process, 0 for torch's default (default 1, "
                              "as spaCy's CPU ner uses one)")
     parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="dir with {train,dev,test}.spacy")
+    parser.add_argument("--vectors", type=Path, default=Path("corpus/vectors"),
+                        help="the static vectors table of the systems that use one (spacy project run vectors)")
     parser.add_argument("--output", type=Path, default=Path("metrics"), help="where the report goes")
     parser.add_argument("--suite", choices=sorted(SUITES), default="benchmark",
-                        help="benchmark: spaCy's ner, bilstm.cfg, lstm.cfg; ablation: what the CRF and "
-                             "character features each add to bilstm.cfg (report named after the suite)")
+                        help="benchmark: spaCy's ner, bilstm.cfg, lstm.cfg; ablation: what the CRF, character "
+                             "features and static vectors each add to bilstm.cfg (report named after the suite)")
     parser.add_argument("--workdir", type=Path, help="trained models and logs (default training/<suite>[-quick])")
     args = parser.parse_args(argv)
     if args.max_steps is None:

@@ -57,44 +57,62 @@ def forward_backward(
     """Log-partition and marginals of each doc's tag sequence. `emissions` is
     padded (n_docs, n_steps, n_tags); a path's score is the sum of its start,
     emission, transition and end scores. Every doc must have at least one token;
-    restrict a doc's paths by setting emissions to NEVER."""
+    restrict a doc's paths by setting emissions to NEVER. A doc left with no
+    path has log_z below NEVER / 2 and meaningless marginals.
+
+    Each step sums over the previous tag with a matrix product in probability
+    space, rescaled per doc by its running maximum, instead of a log-sum-exp
+    over an (n_docs, n_tags, n_tags) array."""
     n_docs, n_steps, n_tags = emissions.shape
     steps = numpy.arange(n_steps)
     live = steps[None, :] < lengths[:, None]
     last = lengths - 1
+    moves = numpy.exp(chain.transitions)
     alpha = numpy.empty_like(emissions)
     alpha[:, 0] = chain.start + emissions[:, 0]
     for t in range(1, n_steps):
-        stepped = _logsumexp(alpha[:, t - 1, :, None] + chain.transitions, axis=1) + emissions[:, t]
+        stepped = _log_matmul(alpha[:, t - 1], moves) + emissions[:, t]
         alpha[:, t] = numpy.where(live[:, t, None], stepped, alpha[:, t - 1])
     rows = numpy.arange(n_docs)
     log_z = _logsumexp(alpha[rows, last] + chain.end, axis=1)
     beta = numpy.empty_like(emissions)
     beta[:, n_steps - 1] = chain.end
     for t in range(n_steps - 2, -1, -1):
-        ahead = emissions[:, t + 1] + beta[:, t + 1]
-        stepped = _logsumexp(chain.transitions + ahead[:, None, :], axis=2)
+        stepped = _log_matmul(emissions[:, t + 1] + beta[:, t + 1], moves.T)
         beta[:, t] = numpy.where(live[:, t + 1, None], stepped, chain.end)
-    tags = numpy.exp(alpha + beta - log_z[:, None, None]) * live[:, :, None]
+    tags = numpy.exp(numpy.minimum(alpha + beta - log_z[:, None, None], 0.0)) * live[:, :, None]
+    feasible = log_z > NEVER / 2
     transitions = numpy.zeros((n_tags, n_tags))
     for t in range(1, n_steps):
-        docs = live[:, t]
+        docs = live[:, t] & feasible
         if not docs.any():
             break
-        edges = (
-            alpha[docs, t - 1, :, None]
-            + chain.transitions
-            + (emissions[docs, t] + beta[docs, t])[:, None, :]
-            - log_z[docs, None, None]
-        )
-        transitions += numpy.exp(edges).sum(axis=0)
+        before, before_peak = _rescaled(alpha[docs, t - 1])
+        after, after_peak = _rescaled(emissions[docs, t] + beta[docs, t])
+        weight = numpy.exp(before_peak + after_peak - log_z[docs])
+        transitions += (before * weight[:, None]).T @ after
     return Marginals(
         log_z=log_z,
         tags=tags,
-        transitions=transitions,
+        transitions=transitions * moves,
         start=tags[:, 0].sum(axis=0),
         end=tags[rows, last].sum(axis=0),
     )
+
+
+def _rescaled(scores: numpy.ndarray):
+    """exp(scores) with each row divided by its largest entry, and the log of
+    that entry."""
+    peak = scores.max(axis=1)
+    return numpy.exp(scores - peak[:, None]), peak
+
+
+def _log_matmul(scores: numpy.ndarray, moves: numpy.ndarray) -> numpy.ndarray:
+    """log(exp(scores) @ moves), row by row, with NEVER where it is log(0)."""
+    weights, peak = _rescaled(scores)
+    summed = weights @ moves
+    with numpy.errstate(divide="ignore"):
+        return numpy.where(summed > 0, numpy.log(summed) + peak[:, None], NEVER)
 
 
 def clamp_to_gold(emissions: numpy.ndarray, gold: List[numpy.ndarray]) -> numpy.ndarray:

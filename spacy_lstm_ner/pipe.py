@@ -16,6 +16,7 @@ from thinc.types import Floats2d
 
 from .crf import NEVER, ChainScores, clamp_to_gold, forward_backward, pad_emissions, restrict
 from .decoding import crf_viterbi_decode, viterbi_decode
+from .gold import aligned_biluo
 from .tags import (
     begin_mask,
     entity_offsets,
@@ -276,7 +277,7 @@ class LSTMEntityRecognizer(TrainablePipe):
 
     def _gold_tag_ids(self, example: Example, tag_ids: Dict[str, int]) -> numpy.ndarray:
         """Gold tag id per predicted token, -1 where the gold tag is missing."""
-        gold_tags = from_biluo(example.get_aligned_ner(), self.cfg["scheme"])
+        gold_tags = from_biluo(aligned_biluo(example), self.cfg["scheme"])
         ids = numpy.full((len(gold_tags),), -1, dtype="int64")
         for i, tag in enumerate(gold_tags):
             if tag is None or tag == "-":

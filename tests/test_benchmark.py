@@ -91,18 +91,24 @@ def test_time_budget_stops_after_a_dev_evaluation(tmp_path):
 
 
 def test_ablation_systems_change_only_their_overrides(tmp_path):
-    args = benchmark.parse_args(["--suite", "ablation"])
+    args = benchmark.parse_args(["--suite", "ablation", "--vectors", str(tmp_path / "vectors")])
     corpus = {"train": tmp_path / "train.spacy", "dev": tmp_path / "dev.spacy"}
-    configs = {}
+    configs, vectors = {}, {}
     for name, system in benchmark.SUITES["ablation"].items():
         if system.config is None:
             continue
         path = tmp_path / f"{name}.cfg"
         benchmark.write_config(benchmark.base_config(system, tmp_path), path, corpus, args, tmp_path / "c.jsonl", system.overrides)
-        configs[name] = Config().from_disk(path, interpolate=False)["components"]["lstm_ner"]["model"]
+        config = Config().from_disk(path, interpolate=False)
+        configs[name] = config["components"]["lstm_ner"]["model"]
+        vectors[name] = config["paths"]["vectors"]
     assert configs["bilstm+crf"]["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v1"
     assert configs["bilstm+chars"]["embed"]["chars"] == 8
     assert configs["lstm_ner_bilstm"]["@architectures"] == "spacy_lstm_ner.BiLSTMTagger.v1"
     assert configs["lstm_ner_bilstm"]["embed"].get("chars", 0) == 0
+    assert configs["bilstm+vectors"]["embed"]["include_static_vectors"] is True
+    assert vectors["bilstm+vectors"] == vectors["lstm_ner_bilstm_crf"] == str(tmp_path / "vectors")
+    assert vectors["lstm_ner_bilstm"] is None and vectors["bilstm+crf"] is None
     crf = configs["lstm_ner_bilstm_crf"]
     assert crf["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v1" and crf["embed"]["chars"] == 8
+    assert crf["embed"]["include_static_vectors"] is True

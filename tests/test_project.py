@@ -37,11 +37,14 @@ def project(tmp_path_factory):
     config["components"]["lstm_ner"]["model"]["embed"]["widths"] = [8, 4, 4, 4]
     config.to_disk(tmp / "configs" / "tiny.cfg", interpolate=False)
     write_slice(ROOT / "assets" / "gmb" / "ner_dataset.csv.gz", tmp / "slice.csv", N_SENTENCES)
+    vectors = ["4 3", "the 0.1 0.2 0.3", "of 0.3 0.2 0.1", "iraq -0.5 0.5 0.0", "said 0.0 0.1 -0.1"]
+    (tmp / "vectors.txt").write_text("\n".join(vectors) + "\n", encoding="utf8")
     return tmp
 
 
 def project_run(project_dir: Path, *args: str) -> str:
-    overrides = ["--vars.config", "tiny", "--vars.gmb_csv", "slice.csv", "--vars.splits", SPLITS]
+    overrides = ["--vars.config", "tiny", "--vars.gmb_csv", "slice.csv", "--vars.splits", SPLITS,
+                 "--vars.vectors_txt", "vectors.txt"]
     result = subprocess.run(
         [sys.executable, "-m", "spacy", "project", "run", *args, str(project_dir), *overrides],
         capture_output=True,
@@ -82,6 +85,9 @@ def test_train_is_the_first_command_on_a_fresh_copy(project):
     project_run(project, "train")
     assert (project / "corpus" / "train.spacy").exists()
     assert (project / "training" / "tiny" / "model-best" / "meta.json").exists()
+    with_vectors = spacy.load(project / "corpus" / "vectors")
+    assert with_vectors.vocab.vectors.shape == (4, 3)
+    assert [token.has_vector for token in with_vectors("Iraq said Paris")] == [True, True, False]
 
 
 def test_all_workflow_evaluates_and_packages(project):
