@@ -39,9 +39,19 @@ def write_corpus(path, data=TRAIN_DATA):
     DocBin(docs=[eg.reference for eg in make_examples(nlp, data)]).to_disk(path)
 
 
-def train(tmp, output, *overrides, train="train.spacy", dev="train.spacy", check=True):
+def train(tmp, output, *overrides, train="train.spacy", dev="train.spacy", check=True, config=CONFIG):
     paths = ["--paths.train", str(tmp / train), "--paths.dev", str(tmp / dev)]
-    return run("-m", "spacy", "train", CONFIG, "--output", str(tmp / output), *paths, *overrides, check=check)
+    return run("-m", "spacy", "train", config, "--output", str(tmp / output), *paths, *overrides, check=check)
+
+
+def write_vectors(tmp, width=5):
+    """A small vectors table over TRAIN_DATA's words, made by `spacy init vectors`."""
+    words = sorted({token.text for eg in make_examples(spacy.blank("en")) for token in eg.reference})
+    rng = numpy.random.default_rng(0)
+    lines = [f"{len(words)} {width}"] + [" ".join([w, *map(str, rng.normal(size=width).round(4))]) for w in words]
+    (tmp / "vectors.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
+    run("-m", "spacy", "init", "vectors", "en", str(tmp / "vectors.txt"), str(tmp / "vectors"))
+    return words
 
 
 def final_ents_f(model_dir):
@@ -138,11 +148,7 @@ def test_empty_training_set_fails_at_initialize(tmp_path):
 
 def test_static_vectors_from_spacy_init_vectors(tmp_path):
     """A vectors table made by `spacy init vectors`, loaded by [initialize] vectors."""
-    words = sorted({token.text for eg in make_examples(spacy.blank("en")) for token in eg.reference})
-    rng = numpy.random.default_rng(0)
-    lines = [f"{len(words)} 5"] + [" ".join([w, *map(str, rng.normal(size=5).round(4))]) for w in words]
-    (tmp_path / "vectors.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
-    run("-m", "spacy", "init", "vectors", "en", str(tmp_path / "vectors.txt"), str(tmp_path / "vectors"))
+    words = write_vectors(tmp_path)
     write_corpus(tmp_path / "train.spacy")
     vectors = [
         "--paths.vectors", str(tmp_path / "vectors"),
@@ -164,3 +170,19 @@ def test_static_vectors_without_a_table_fail_clearly(tmp_path):
     result = train(tmp_path, "out", *SMALL, "--components.lstm_ner.model.embed.include_static_vectors", "true", check=False)
     assert result.returncode != 0
     assert "vectors" in (result.stdout + result.stderr).lower()
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.cfg")))
+def test_every_shipped_config_trains(tmp_path, config):
+    """Each config in configs/ trains through the CLI as shipped, but for its
+    size, its steps and, where it names one, its vectors table."""
+    write_corpus(tmp_path / "train.spacy")
+    write_vectors(tmp_path)
+    config_path = ROOT / "configs" / config
+    overrides = ["--training.max_steps", "4", "--training.eval_frequency", "2"]
+    if spacy.util.load_config(config_path)["paths"]["vectors"] is not None:
+        overrides += ["--paths.vectors", str(tmp_path / "vectors")]
+    train(tmp_path, "out", *overrides, config=str(config_path))
+    nlp = spacy.load(tmp_path / "out" / "model-last")
+    assert nlp.pipe_names == ["lstm_ner"]
+    assert set(nlp.get_pipe("lstm_ner").labels) == {"PER", "GEO", "TIM", "ORG"}

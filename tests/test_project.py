@@ -87,7 +87,7 @@ def test_train_is_the_first_command_on_a_fresh_copy(project):
     assert (project / "training" / "tiny" / "model-best" / "meta.json").exists()
     with_vectors = spacy.load(project / "corpus" / "vectors")
     assert with_vectors.vocab.vectors.shape == (4, 3)
-    assert [token.has_vector for token in with_vectors("Iraq said Paris")] == [True, True, False]
+    assert [token.has_vector for token in with_vectors("Iraq IRAQ said Paris")] == [True, True, True, False]
 
 
 def test_all_workflow_evaluates_and_packages(project):
