@@ -68,6 +68,16 @@ met VBD O
 """
 
 
+def test_every_dependency_is_one_path():
+    """weasel joins two list items that are each a whole `${vars...}` when they
+    stand side by side ("a, b"), which then fails as one missing file."""
+    from weasel.util import load_project_config
+
+    for command in load_project_config(ROOT)["commands"]:
+        for dep in command.get("deps", []) + command.get("outputs", []):
+            assert ", " not in dep, (command["name"], dep)
+
+
 def test_convert_conll_uses_spacys_converter(project):
     (project / "assets" / "conll").mkdir(parents=True)
     for split in ("train", "dev", "test"):
