@@ -1,5 +1,6 @@
 """Linear-chain CRF over tag sequences: log-partition and marginals by the
-forward-backward algorithm, batched over docs, in log space (float64)."""
+forward-backward algorithm, batched over docs, float64: scores are kept as
+logs, each step's sum over tags is a matrix product of rescaled exponentials."""
 from typing import List, NamedTuple, Sequence
 
 import numpy

@@ -112,3 +112,25 @@ def test_ablation_systems_change_only_their_overrides(tmp_path):
     crf = configs["lstm_ner_bilstm_crf"]
     assert crf["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v1" and crf["embed"]["chars"] == 8
     assert crf["embed"]["include_static_vectors"] is True
+
+
+def test_update_speed_prints_milliseconds_per_update(tmp_path):
+    nlp = spacy.blank("en")
+    docs = [eg.reference for eg in make_examples(nlp)] * 80
+    DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
+    command = [
+        sys.executable, str(ROOT / "benchmarks" / "update_speed.py"), str(ROOT / "configs" / "lstm.cfg"),
+        "--train", str(tmp_path / "train.spacy"), "--batches", "2",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    milliseconds = float(result.stdout.split(": ")[1].split(" ms")[0])
+    assert milliseconds > 0 and "per update of 64 sentences (median of 2" in result.stdout
+
+
+def test_update_speed_refuses_a_corpus_too_small(tmp_path):
+    DocBin(docs=[eg.reference for eg in make_examples(spacy.blank("en"))]).to_disk(tmp_path / "train.spacy")
+    command = [sys.executable, str(ROOT / "benchmarks" / "update_speed.py"), str(ROOT / "configs" / "lstm.cfg"),
+               "--train", str(tmp_path / "train.spacy")]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode != 0 and "too few" in result.stderr

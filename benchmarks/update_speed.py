@@ -1,0 +1,61 @@
+"""Milliseconds per training update of a config, on the first batches of the training set.
+
+    python benchmarks/update_speed.py CONFIG [--train corpus/train.spacy] [--batches 30]
+        [--vectors corpus/vectors] [--threads 1]
+
+A quick check of training cost between full benchmark runs: `nlp.update` on batches
+of `[training.batcher] size` sentences (spaCy's tokenization of the text, as in
+`spacy train`), after five warm-up updates; the median of the timed updates.
+"""
+import argparse
+import statistics
+import time
+from itertools import islice
+
+import spacy
+import torch
+from spacy.tokens import DocBin
+from spacy.training import Example
+from spacy.training.initialize import init_nlp
+from spacy.util import load_config
+
+WARM_UP = 5
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config")
+    parser.add_argument("--train", default="corpus/train.spacy")
+    parser.add_argument("--vectors", default="corpus/vectors", help="used where the config names vectors")
+    parser.add_argument("--batches", type=int, default=30, help="timed updates")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, 0: default")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = load_config(args.config)
+    paths = {"paths.train": args.train, "paths.dev": args.train}
+    if config["paths"]["vectors"] is not None:
+        paths["paths.vectors"] = args.vectors
+    config = load_config(args.config, overrides=paths)
+    nlp = init_nlp(config)
+    size = config["training"]["batcher"]["size"]
+    if not isinstance(size, int):
+        raise SystemExit(f"{args.config}: [training.batcher] size must be a number of sentences, got {size!r}.")
+    docs = islice(DocBin().from_disk(args.train).get_docs(nlp.vocab), size * (WARM_UP + args.batches))
+    examples = [Example(nlp.make_doc(doc.text), doc) for doc in docs]
+    batches = [examples[i : i + size] for i in range(0, len(examples), size)]
+    if len(batches) <= WARM_UP:
+        raise SystemExit(f"{args.train} has {len(examples)} sentences: too few for {WARM_UP + 1} batches of {size}.")
+    optimizer = nlp.create_optimizer()
+    seconds = []
+    for i, batch in enumerate(batches):
+        start = time.perf_counter()
+        nlp.update(batch, sgd=optimizer, drop=config["training"]["dropout"])
+        if i >= WARM_UP:
+            seconds.append(time.perf_counter() - start)
+    print(f"{args.config}: {statistics.median(seconds) * 1000:.0f} ms per update of {size} sentences "
+          f"(median of {len(seconds)}, torch threads {torch.get_num_threads()})")
+
+
+if __name__ == "__main__":
+    main()
