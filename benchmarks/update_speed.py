@@ -33,10 +33,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     config = load_config(args.config)
-    paths = {"paths.train": args.train, "paths.dev": args.train}
+    config["paths"].update(train=args.train, dev=args.train)
     if config["paths"]["vectors"] is not None:
-        paths["paths.vectors"] = args.vectors
-    config = load_config(args.config, overrides=paths)
+        config["paths"]["vectors"] = args.vectors
     nlp = init_nlp(config)
     size = config["training"]["batcher"]["size"]
     if not isinstance(size, int):

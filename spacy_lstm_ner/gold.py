@@ -16,9 +16,11 @@ def aligned_biluo(example: Example) -> List[Optional[str]]:
     reference directly instead of through spaCy's token alignment, which is
     many times slower."""
     predicted, reference = example.predicted, example.reference
-    if not _same_tokens(predicted, reference) or not reference.has_annotation("ENT_IOB"):
-        return example.get_aligned_ner()
-    if predicted.to_array(IS_SPACE).any():
+    if (
+        not _same_tokens(predicted, reference)
+        or not reference.has_annotation("ENT_IOB")
+        or predicted.to_array(IS_SPACE).any()
+    ):
         return example.get_aligned_ner()
     tags: List[Optional[str]] = [None] * len(reference)
     for ent in reference.ents:

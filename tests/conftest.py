@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 import spacy
 from spacy.training import Example
@@ -57,3 +60,11 @@ def overfit_pipeline(model_config):
 def trained_nlp():
     """A small pipeline overfit on TRAIN_DATA, shared by read-only tests."""
     return overfit_pipeline(small_model_config())
+
+
+def init_vectors(tmp, lines):
+    """A vectors table made by `spacy init vectors` from word2vec text `lines`, in tmp/vectors."""
+    (tmp / "vectors.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
+    command = [sys.executable, "-m", "spacy", "init", "vectors", "en", str(tmp / "vectors.txt"), str(tmp / "vectors")]
+    subprocess.run(command, check=True, capture_output=True)
+    return tmp / "vectors"

@@ -5,12 +5,7 @@ import sys
 import numpy
 import spacy
 
-
-def make_table(tmp_path, lines):
-    (tmp_path / "vectors.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
-    command = [sys.executable, "-m", "spacy", "init", "vectors", "en", str(tmp_path / "vectors.txt"), str(tmp_path / "vectors")]
-    subprocess.run(command, check=True, capture_output=True)
-    return tmp_path / "vectors"
+from conftest import init_vectors
 
 
 def add_case_keys(path):
@@ -18,7 +13,7 @@ def add_case_keys(path):
 
 
 def test_title_and_upper_forms_find_the_lowercase_row(tmp_path):
-    path = make_table(tmp_path, ["3 2", "iraq 1.0 2.0", "u.s. 3.0 4.0", "Apple 5.0 6.0"])
+    path = init_vectors(tmp_path, ["3 2", "iraq 1.0 2.0", "u.s. 3.0 4.0", "Apple 5.0 6.0"])
     result = add_case_keys(path)
     assert result.returncode == 0, result.stderr
     assert "Added 4 case forms to the 3 rows" in result.stderr
@@ -31,7 +26,7 @@ def test_title_and_upper_forms_find_the_lowercase_row(tmp_path):
 
 
 def test_a_form_with_a_row_of_its_own_keeps_it(tmp_path):
-    path = make_table(tmp_path, ["2 2", "us 1.0 1.0", "US 2.0 2.0"])
+    path = init_vectors(tmp_path, ["2 2", "us 1.0 1.0", "US 2.0 2.0"])
     assert add_case_keys(path).returncode == 0
     nlp = spacy.load(path)
     numpy.testing.assert_array_equal(nlp.vocab.get_vector("US"), [2.0, 2.0])

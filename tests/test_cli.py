@@ -9,7 +9,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from conftest import TRAIN_DATA, make_examples
+from conftest import TRAIN_DATA, init_vectors, make_examples
 
 ROOT = Path(__file__).parent.parent
 CONFIG = str(ROOT / "configs" / "bilstm.cfg")
@@ -49,8 +49,7 @@ def write_vectors(tmp, width=5):
     words = sorted({token.text for eg in make_examples(spacy.blank("en")) for token in eg.reference})
     rng = numpy.random.default_rng(0)
     lines = [f"{len(words)} {width}"] + [" ".join([w, *map(str, rng.normal(size=width).round(4))]) for w in words]
-    (tmp / "vectors.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
-    run("-m", "spacy", "init", "vectors", "en", str(tmp / "vectors.txt"), str(tmp / "vectors"))
+    init_vectors(tmp, lines)
     return words
 
 
