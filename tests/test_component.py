@@ -248,3 +248,13 @@ def test_same_seed_trains_identical_weights():
         return nlp.get_pipe("lstm_ner").model.to_bytes()
 
     assert train_once() == train_once()
+
+
+def test_update_drop_leaves_the_lstm_dropout_as_configured():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_ner", config={"model": small_model_config(dropout=0.2)})
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    nlp.update(examples, drop=0.5, sgd=optimizer)
+    lstm = nlp.get_pipe("lstm_ner").model.get_ref("lstm").shims[0]._model
+    assert lstm.dropout.p == 0.2
