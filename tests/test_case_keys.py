@@ -8,13 +8,13 @@ import spacy
 from conftest import init_vectors
 
 
-def add_case_keys(path):
+def run_case_keys(path):
     return subprocess.run([sys.executable, "-m", "spacy_lstm_ner.case_keys", str(path)], capture_output=True, text=True)
 
 
 def test_title_and_upper_forms_find_the_lowercase_row(tmp_path):
     path = init_vectors(tmp_path, ["3 2", "iraq 1.0 2.0", "u.s. 3.0 4.0", "Apple 5.0 6.0"])
-    result = add_case_keys(path)
+    result = run_case_keys(path)
     assert result.returncode == 0, result.stderr
     assert "Added 4 case forms to the 3 rows" in result.stderr
     nlp = spacy.load(path)
@@ -27,12 +27,12 @@ def test_title_and_upper_forms_find_the_lowercase_row(tmp_path):
 
 def test_a_form_with_a_row_of_its_own_keeps_it(tmp_path):
     path = init_vectors(tmp_path, ["2 2", "us 1.0 1.0", "US 2.0 2.0"])
-    assert add_case_keys(path).returncode == 0
+    assert run_case_keys(path).returncode == 0
     nlp = spacy.load(path)
     numpy.testing.assert_array_equal(nlp.vocab.get_vector("US"), [2.0, 2.0])
     numpy.testing.assert_array_equal(nlp.vocab.get_vector("Us"), [1.0, 1.0])
 
 
 def test_a_missing_directory_fails_naming_it(tmp_path):
-    result = add_case_keys(tmp_path / "nowhere")
+    result = run_case_keys(tmp_path / "nowhere")
     assert result.returncode != 0 and "nowhere" in result.stderr
