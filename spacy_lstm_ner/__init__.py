@@ -1,12 +1,20 @@
 """A recurrent (LSTM / BiLSTM) named-entity tagger for spaCy pipelines."""
-from .architectures import build_bilstm_tagger
+from .architectures import build_bilstm_crf_tagger, build_bilstm_tagger
+from .crf import CRFLoss, CRFOutput
+from .dev_labels import make_check_dev_labels
+from .losses import TagNLL
 from .pipe import LSTMEntityRecognizer, make_lstm_ner
 from .resume import make_resume_from
 from .scorer import make_masked_accuracy_scorer, score_lstm_ner
 
 __all__ = [
+    "CRFLoss",
+    "CRFOutput",
     "LSTMEntityRecognizer",
+    "TagNLL",
+    "build_bilstm_crf_tagger",
     "build_bilstm_tagger",
+    "make_check_dev_labels",
     "make_lstm_ner",
     "make_masked_accuracy_scorer",
     "make_resume_from",

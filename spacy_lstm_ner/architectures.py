@@ -19,7 +19,8 @@ from thinc.api import (
 )
 from thinc.types import Floats2d
 
-from .layers import character_embed, crf_transitions, log_softmax, padded_lstm
+from .crf import CRFOutput, crf_layer
+from .layers import character_embed, log_softmax, padded_lstm
 
 
 @registry.architectures("spacy_lstm_ner.BiLSTMTagger.v1")
@@ -39,16 +40,17 @@ def build_bilstm_tagger(
     hidden_width: LSTM state width per direction.
     depth: number of stacked LSTM layers.
     bidirectional: run a second LSTM right to left and concatenate both.
-    dropout: dropout rate on the LSTM's input, between its layers and on its output.
+    dropout: dropout rate on the LSTM's input, between its layers and on its
+        output until the trainer sets `[training] dropout`, which then rules.
     chunk_size: the LSTM runs the docs of a batch sorted by length, this many
         at a time, so that little of each padded chunk is padding (speed only).
     nO: number of tags; left open, the component sets it from its labels.
     """
-    lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO)
+    lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO, "BiLSTMTagger")
     return _build_tagger(embed, lstm, nO, crf=False)
 
 
-@registry.architectures("spacy_lstm_ner.BiLSTMCRFTagger.v1")
+@registry.architectures("spacy_lstm_ner.BiLSTMCRFTagger.v2")
 def build_bilstm_crf_tagger(
     embed: Model[List[Doc], List[Floats2d]],
     hidden_width: int = 128,
@@ -57,13 +59,29 @@ def build_bilstm_crf_tagger(
     dropout: float = 0.0,
     chunk_size: int = 32,
     nO: Optional[int] = None,
-) -> Model[List[Doc], List[Floats2d]]:
+) -> Model[List[Doc], CRFOutput]:
     """Emission scores over the tag set for every token, with a linear-chain
-    CRF on top: the `crf` layer's learned start, transition and end scores,
-    which lstm_ner trains with the CRF likelihood and decodes with Viterbi.
+    CRF on top: the model outputs a `CRFOutput`, the emissions together with
+    the `crf` layer's learned start, transition and end scores, which lstm_ner
+    trains with the CRF likelihood and decodes with Viterbi.
     Settings as for spacy_lstm_ner.BiLSTMTagger.v1."""
-    lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO)
+    lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO, "BiLSTMCRFTagger")
     return _build_tagger(embed, lstm, nO, crf=True)
+
+
+@registry.architectures("spacy_lstm_ner.BiLSTMCRFTagger.v1")
+def build_bilstm_crf_tagger_v1(
+    embed: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 128,
+    depth: int = 1,
+    bidirectional: bool = True,
+    dropout: float = 0.0,
+    chunk_size: int = 32,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], CRFOutput]:
+    """The v2 model, whose weights v1 pipelines share layer for layer: kept so
+    that pipelines saved with v1 load unchanged. Use v2 in new configs."""
+    return build_bilstm_crf_tagger(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO)
 
 
 def _build_tagger(embed: Model, lstm: Model, nO: Optional[int], *, crf: bool) -> Model:
@@ -71,9 +89,9 @@ def _build_tagger(embed: Model, lstm: Model, nO: Optional[int], *, crf: bool) ->
     whose transition scores the component trains and decodes with."""
     output_layer = Linear(nO=nO, nI=lstm.get_dim("nO"))
     if crf:
-        crf_layer = crf_transitions(nO)
-        model = chain(embed, lstm, with_array(output_layer), crf_layer)
-        model.set_ref("crf", crf_layer)
+        crf = crf_layer(nO)
+        model = chain(embed, lstm, with_array(output_layer), crf)
+        model.set_ref("crf", crf)
     else:
         model = chain(embed, lstm, with_array(chain(output_layer, log_softmax())))
     model.set_ref("embed", embed)
@@ -82,16 +100,17 @@ def _build_tagger(embed: Model, lstm: Model, nO: Optional[int], *, crf: bool) ->
     return model
 
 
-def _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO) -> Model:
-    """The (Bi)LSTM over `embed`'s vectors, after checking every setting."""
-    _check_positive("hidden_width", hidden_width)
-    _check_positive("depth", depth)
-    _check_positive("chunk_size", chunk_size)
+def _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO, owner) -> Model:
+    """The (Bi)LSTM over `embed`'s vectors, after checking every setting;
+    errors name the architecture `owner`."""
+    _check_positive("hidden_width", hidden_width, owner)
+    _check_positive("depth", depth, owner)
+    _check_positive("chunk_size", chunk_size, owner)
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"BiLSTMTagger dropout must be in [0, 1), got {dropout!r}.")
+        raise ValueError(f"{owner} dropout must be in [0, 1), got {dropout!r}.")
     if nO is not None:
-        _check_positive("nO", nO)
-    _check_feature_attrs(embed)
+        _check_positive("nO", nO, owner)
+    _check_feature_attrs(embed, owner)
     return padded_lstm(
         embed.maybe_get_dim("nO"),
         hidden_width,
@@ -172,7 +191,7 @@ def build_feature_embed(
     return model
 
 
-def _check_feature_attrs(embed: Model) -> None:
+def _check_feature_attrs(embed: Model, owner: str) -> None:
     """Fail at construction, not at the first doc, on an attribute name spaCy
     does not know in any feature extractor of `embed` (spacy.MultiHashEmbed.v2
     only fails once it reads a doc)."""
@@ -182,11 +201,11 @@ def _check_feature_attrs(embed: Model) -> None:
         for attr in layer.attrs["columns"]:
             if isinstance(attr, str) and intify_attr(attr) is None:
                 raise ValueError(
-                    f"BiLSTMTagger embed attrs: {attr!r} is not a spaCy token "
+                    f"{owner} embed attrs: {attr!r} is not a spaCy token "
                     f"attribute (attrs = {list(layer.attrs['columns'])!r})."
                 )
 
 
-def _check_positive(name: str, value: int, owner: str = "BiLSTMTagger") -> None:
+def _check_positive(name: str, value: int, owner: str) -> None:
     if value < 1:
         raise ValueError(f"{owner} {name} must be a positive integer, got {value!r}.")

@@ -3,7 +3,31 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy
 
-from .crf import ChainScores
+from .tags import begin_mask, placeholder_tags, transition_mask
+
+
+def softmax_decode(
+    log_probs: Sequence[numpy.ndarray], scheme: str, no_entity_start: Sequence[numpy.ndarray]
+) -> List[numpy.ndarray]:
+    """Tag ids of the most probable valid tag sequence of each doc under its
+    per-token log-probabilities, with no entity opening on a token where
+    `no_entity_start[i]` is True."""
+    if not log_probs:
+        return []
+    scores = [numpy.array(doc_scores, dtype="float32") for doc_scores in log_probs]
+    tags = placeholder_tags(scores[0].shape[1], scheme)
+    forbid_entity_starts(scores, tags, no_entity_start)
+    return viterbi_decode(scores, *transition_mask(tags, scheme))
+
+
+def forbid_entity_starts(
+    scores: Sequence[numpy.ndarray], tags: Tuple[str, ...], tokens: Sequence[numpy.ndarray]
+) -> None:
+    """Rule out, in place, every tag that opens an entity on the tokens marked True."""
+    opens_entity = begin_mask(tags)
+    for doc_scores, doc_tokens in zip(scores, tokens):
+        if doc_tokens.any():
+            doc_scores[numpy.ix_(doc_tokens, opens_entity)] = -numpy.inf
 
 
 def viterbi_decode(
@@ -29,7 +53,7 @@ def viterbi_decode(
             backpointers[:, successors] = predecessors[choice][:, None]
         return stepped
 
-    return _decode(
+    return decode_paths(
         scores,
         numpy.where(start, numpy.float32(0.0), never),
         numpy.where(end, numpy.float32(0.0), never),
@@ -37,21 +61,7 @@ def viterbi_decode(
     )
 
 
-def crf_viterbi_decode(scores: Sequence[numpy.ndarray], chain: ChainScores) -> List[numpy.ndarray]:
-    """Best tag sequence for each emission matrix under learned start,
-    transition and end scores (forbidden moves set to crf.NEVER)."""
-    transitions = chain.transitions.astype("float32")
-
-    def step(best: numpy.ndarray, backpointers: numpy.ndarray) -> numpy.ndarray:
-        candidates = best[:, :, None] + transitions
-        choice = candidates.argmax(axis=1)
-        backpointers[:] = choice
-        return numpy.take_along_axis(candidates, choice[:, None, :], axis=1)[:, 0]
-
-    return _decode(scores, chain.start.astype("float32"), chain.end.astype("float32"), step)
-
-
-def _decode(scores, start_scores, end_scores, step) -> List[numpy.ndarray]:
+def decode_paths(scores, start_scores, end_scores, step) -> List[numpy.ndarray]:
     """Run `step(best, backpointers)` over the docs sorted longest first, on
     the docs still going at each position, then read the paths back."""
     lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")

@@ -1,6 +1,6 @@
 """The `lstm_ner` component: a recurrent tagger that writes `doc.ents`."""
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 import srsly
@@ -9,22 +9,15 @@ from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import ensure_path, registry
+from spacy.util import ensure_path
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
-from thinc.types import Floats2d
 
-from .crf import NEVER, ChainScores, clamp_to_gold, forward_backward, pad_emissions, restrict
-from .decoding import crf_viterbi_decode, viterbi_decode
+from .crf import CRFLoss, InfeasibleGold, crf_decode
+from .decoding import softmax_decode
 from .gold import aligned_biluo
-from .tags import (
-    begin_mask,
-    entity_offsets,
-    from_biluo,
-    tag_names,
-    transition_mask,
-    validate_scheme,
-)
+from .losses import TagNLL
+from .tags import entity_offsets, from_biluo, tag_names, validate_scheme
 
 default_model_config = """
 [model]
@@ -50,21 +43,21 @@ DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
         "model": DEFAULT_MODEL,
         "scheme": "BILUO",
         "overwrite_ents": False,
-        "scorer": {"@scorers": "spacy_lstm_ner.masked_accuracy_scorer.v1"},
+        "scorer": {"@scorers": "spacy_lstm_ner.masked_accuracy_scorer.v2"},
     },
     default_score_weights={
         "ents_f": 1.0,
         "ents_p": 0.0,
         "ents_r": 0.0,
         "ents_per_type": None,
-        "token_acc": 0.0,
-        "entity_token_acc": 0.0,
+        "ner_tag_acc": 0.0,
+        "ner_entity_tag_acc": 0.0,
     },
 )
 def make_lstm_ner(
     nlp: Language,
     name: str,
-    model: Model[List[Doc], List[Floats2d]],
+    model: Model,
     scheme: str,
     overwrite_ents: bool,
     scorer: Optional[Callable],
@@ -81,12 +74,15 @@ def make_lstm_ner(
 
 class LSTMEntityRecognizer(TrainablePipe):
     """Tag every token (BILUO or IOB), decode the best valid tag sequence and
-    set the entities it spells on `doc.ents`."""
+    set the entities it spells on `doc.ents`. The model is a
+    spacy_lstm_ner.BiLSTMTagger (log-probabilities per token) or a
+    spacy_lstm_ner.BiLSTMCRFTagger (emissions and CRF scores); the loss and
+    the decoder that fit it are chosen here, once."""
 
     def __init__(
         self,
         vocab: Vocab,
-        model: Model[List[Doc], List[Floats2d]],
+        model: Model,
         name: str = "lstm_ner",
         *,
         scheme: str = "BILUO",
@@ -102,6 +98,10 @@ class LSTMEntityRecognizer(TrainablePipe):
             "scheme": validate_scheme(scheme),
             "overwrite_ents": overwrite_ents,
         }
+        if model.has_ref("crf"):
+            self._loss, self._decode = CRFLoss(scheme), crf_decode
+        else:
+            self._loss, self._decode = TagNLL(), softmax_decode
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -116,7 +116,7 @@ class LSTMEntityRecognizer(TrainablePipe):
         return tag_names(self.labels, self.cfg["scheme"])
 
     def add_label(self, label: str) -> int:
-        _check_label(label)
+        self._check_label(label)
         if label in self.labels:
             return 0
         if self.model.get_ref("output_layer").has_param("W") is True:
@@ -128,35 +128,17 @@ class LSTMEntityRecognizer(TrainablePipe):
         self.vocab.strings.add(label)
         return 1
 
-    @property
-    def has_crf(self) -> bool:
-        """Whether the model ends in a CRF (spacy_lstm_ner.BiLSTMCRFTagger.v1)."""
-        return self.model.has_ref("crf")
-
     def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
         """Tag ids of the best valid tag sequence for each doc. As in spaCy's
         `ner`, no entity starts on a whitespace token."""
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
-        tags = tuple(self.tags)
-        scores = [self.model.ops.to_numpy(s) for s in self.model.predict(docs)]
-        opens_entity = begin_mask(tags)
-        for doc, doc_scores in zip(docs, scores):
-            spaces = doc.to_array(IS_SPACE).astype(bool)
-            if spaces.any():
-                doc_scores[numpy.ix_(spaces, opens_entity)] = -numpy.inf
-        if self.has_crf:
-            return crf_viterbi_decode(scores, self._chain_scores())
-        return viterbi_decode(scores, *transition_mask(tags, self.cfg["scheme"]))
+        scores = self.model.predict(docs)
+        spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
+        return self._decode(scores, self.cfg["scheme"], spaces)
 
-    def _chain_scores(self) -> ChainScores:
-        """The CRF's learned scores, with the moves the tag scheme forbids ruled out."""
-        crf = self.model.get_ref("crf")
-        learned = [self.model.ops.to_numpy(crf.get_param(name)) for name in ("start", "transitions", "end")]
-        return restrict(*learned, *transition_mask(tuple(self.tags), self.cfg["scheme"]))
-
-    def set_annotations(self, docs: Iterable[Doc], tag_ids: Sequence[numpy.ndarray]) -> None:
+    def set_annotations(self, docs: Iterable[Doc], tag_ids: List[numpy.ndarray]) -> None:
         tags = tuple(self.tags)
         for doc, doc_tag_ids in zip(docs, tag_ids):
             predicted = [
@@ -192,88 +174,35 @@ class LSTMEntityRecognizer(TrainablePipe):
             return losses
         set_dropout_rate(self.model, drop)
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
-        if self.has_crf:
-            loss, d_scores, d_chain = self._crf_loss(examples, scores)
-            crf = self.model.get_ref("crf")
-            for name, gradient in d_chain.items():
-                crf.inc_grad(name, self.model.ops.asarray(gradient, dtype="float32"))
-        else:
-            loss, d_scores = self.get_loss(examples, scores)
+        loss, d_scores = self.get_loss(examples, scores)
         backprop(d_scores)
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
 
-    def get_loss(
-        self, examples: Iterable[Example], scores: List[Floats2d]
-    ) -> Tuple[float, List[Floats2d]]:
-        """Negative log-likelihood of the gold tags, averaged over the tokens
-        that have a gold tag: tokens with missing annotation contribute nothing."""
+    def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, object]:
+        """Negative log-likelihood of the gold tags per token that has a gold
+        tag, and its gradient for the model's output: tokens with missing
+        annotation contribute nothing."""
         examples = list(examples)
         validate_examples(examples, "LSTMEntityRecognizer.get_loss")
-        if self.has_crf:
-            loss, d_scores, _ = self._crf_loss(examples, scores)
-            return loss, d_scores
-        ops = self.model.ops
         tag_ids = {tag: i for i, tag in enumerate(self.tags)}
-        gold = numpy.concatenate([self._gold_tag_ids(eg, tag_ids) for eg in examples])
-        log_probs = ops.flatten(scores)
-        d_log_probs = ops.alloc2f(*log_probs.shape)
-        rows = numpy.flatnonzero(gold >= 0)
-        if len(rows) == 0:
-            return 0.0, ops.unflatten(d_log_probs, [len(s) for s in scores])
-        rows_x = ops.asarray1i(rows)
-        cols_x = ops.asarray1i(gold[rows])
-        loss = -float(log_probs[rows_x, cols_x].sum()) / len(rows)
-        self._check_finite(loss, examples)
-        d_log_probs[rows_x, cols_x] = -1.0 / len(rows)
-        return loss, ops.unflatten(d_log_probs, [len(s) for s in scores])
-
-    def _crf_loss(
-        self, examples: List[Example], scores: List[Floats2d]
-    ) -> Tuple[float, List[Floats2d], Dict[str, numpy.ndarray]]:
-        """CRF negative log-likelihood of the gold tags, with the tokens that
-        have no gold tag summed out, per annotated token; its gradients for
-        the emission scores and for the CRF's start, transition and end scores."""
-        ops = self.model.ops
-        tag_ids = {tag: i for i, tag in enumerate(self.tags)}
-        gold = [self._gold_tag_ids(eg, tag_ids) for eg in examples]
-        d_scores = [numpy.zeros(s.shape, dtype="float32") for s in scores]
-        chain = self._chain_scores()
-        n_annotated = int(sum((doc_gold >= 0).sum() for doc_gold in gold))
-        if n_annotated == 0:
-            no_change = {name: numpy.zeros_like(values) for name, values in chain._asdict().items()}
-            return 0.0, [ops.asarray2f(d) for d in d_scores], no_change
-        tagged = [i for i, doc_gold in enumerate(gold) if (doc_gold >= 0).any()]
-        emissions = pad_emissions([ops.to_numpy(scores[i]) for i in tagged])
-        lengths = numpy.array([len(scores[i]) for i in tagged])
-        free = forward_backward(emissions, lengths, chain)
-        clamped = forward_backward(clamp_to_gold(emissions, [gold[i] for i in tagged]), lengths, chain)
-        infeasible = numpy.flatnonzero(clamped.log_z < NEVER / 2)
-        if len(infeasible):
-            doc = examples[tagged[infeasible[0]]].reference
+        truths = [self._gold_tag_ids(eg, tag_ids) for eg in examples]
+        try:
+            d_scores, loss = self._loss(scores, truths)
+        except InfeasibleGold as error:
             raise ValueError(
-                f"The gold tags of the doc {doc.text[:60]!r} make no valid "
-                f"{self.cfg['scheme']} sequence."
-            )
-        loss = float((free.log_z - clamped.log_z).sum()) / n_annotated
-        self._check_finite(loss, examples)
-        for row, i in enumerate(tagged):
-            d_scores[i][:] = (free.tags[row, : lengths[row]] - clamped.tags[row, : lengths[row]]) / n_annotated
-        d_chain = {
-            name: (getattr(free, name) - getattr(clamped, name)) / n_annotated
-            for name in ChainScores._fields
-        }
-        return loss, [ops.asarray2f(d) for d in d_scores], d_chain
-
-    def _check_finite(self, loss: float, examples: List[Example]) -> None:
+                f"The gold tags of the doc {examples[error.index].reference.text[:60]!r} "
+                f"make no valid {self.cfg['scheme']} sequence."
+            ) from error
         if not numpy.isfinite(loss):
             raise ValueError(
                 f"The {self.name} loss is {loss} on a batch starting with "
                 f"{examples[0].predicted.text[:60]!r}: training diverged. Lower "
                 "the learning rate or set [training.optimizer] grad_clip."
             )
+        return loss, d_scores
 
     def _gold_tag_ids(self, example: Example, tag_ids: Dict[str, int]) -> numpy.ndarray:
         """Gold tag id per predicted token, -1 where the gold tag is missing."""
@@ -298,6 +227,8 @@ class LSTMEntityRecognizer(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Iterable[str]] = None,
     ) -> None:
+        """Labels from `labels`, or else from the entities of `get_examples()`;
+        the model's shapes from a few of its docs."""
         if callable(get_examples) and not any(True for _ in get_examples()):
             raise ValueError(
                 f"{self.name} cannot initialize from an empty training set: the "
@@ -308,7 +239,7 @@ class LSTMEntityRecognizer(TrainablePipe):
             labels = {ent.label_ for eg in get_examples() for ent in eg.reference.ents}
         labels = set(labels)
         for label in labels:
-            _check_label(label)
+            self._check_label(label)
             self.vocab.strings.add(label)
         self.cfg["labels"] = sorted(labels.union(self.labels))
         if not self.labels:
@@ -316,64 +247,56 @@ class LSTMEntityRecognizer(TrainablePipe):
                 f"{self.name} found no entity labels: the training examples carry "
                 "no entities and no labels were given at initialize."
             )
-        self._check_dev_labels_are_known(nlp)
         doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
-        self.model.get_ref("output_layer").set_dim("nO", len(self.tags), force=True)
-        if self.has_crf:
-            self.model.get_ref("crf").set_dim("nO", len(self.tags), force=True)
+        for ref in ("output_layer", "crf"):
+            if self.model.has_ref(ref):
+                self.model.get_ref(ref).set_dim("nO", len(self.tags), force=True)
         self.model.initialize(X=doc_sample)
 
-    def _check_dev_labels_are_known(self, nlp: Optional[Language]) -> None:
-        """Refuse to train when the dev corpus that `spacy train` scores on has
-        entity labels the component will never predict."""
-        dev_corpus = _dev_corpus(nlp)
-        if dev_corpus is None:
-            return
-        unknown: Dict[str, str] = {}
-        for eg in dev_corpus(nlp):
-            for ent in eg.reference.ents:
-                if ent.label_ not in self.labels:
-                    unknown.setdefault(ent.label_, eg.reference.text[:60])
-        if unknown:
-            examples = "; ".join(f"{label!r} in {text!r}" for label, text in unknown.items())
-            raise ValueError(
-                f"The dev corpus has entity labels that {self.name}'s training "
-                f"data lacks, so it could never predict them: {examples}. Add "
-                f"training examples, or list every label in "
-                f"[initialize.components.{self.name}] labels."
-            )
+    def _check_label(self, label: str) -> None:
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"{self.name} labels must be non-empty strings, got {label!r}.")
 
     def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "LSTMEntityRecognizer":
-        super().from_bytes(bytes_data, exclude=exclude)
-        self._check_model_fits_labels("the bytes given")
+        """Load from bytes; damaged or mismatched bytes raise an error that says which part."""
+        scheme = self.cfg["scheme"]
+        try:
+            super().from_bytes(bytes_data, exclude=exclude)
+        except _LOAD_ERRORS as error:
+            where = _damaged_part(
+                lambda: srsly.json_loads(srsly.msgpack_loads(bytes_data)["cfg"]),
+                "the bytes' cfg",
+                "the bytes' model",
+            )
+            raise ValueError(f"Cannot load {self.name}: {where} ({type(error).__name__}: {error}).") from error
+        self._check_loaded("the bytes given", scheme)
         return self
 
     def from_disk(self, path, *, exclude=tuple()) -> "LSTMEntityRecognizer":
         """Load from a directory; a missing, damaged or mismatched file raises
         an error that names it."""
         path = ensure_path(path)
-        readers = {
-            "cfg": lambda p: self.cfg.update(srsly.read_json(p)),
-            "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude),
-            "model": lambda p: self.model.from_bytes(p.read_bytes()),
-        }
-        for name, read in readers.items():
-            file = path / name
-            if name in exclude or (name == "vocab" and not file.exists()):
-                continue
-            if not file.exists():
-                raise ValueError(f"Cannot load {self.name}: {file} is missing.")
-            try:
-                read(file)
-            except (ValueError, TypeError, KeyError, RuntimeError, EOFError) as error:
-                raise ValueError(
-                    f"Cannot load {self.name}: {file} is damaged or does not fit "
-                    f"this component's config ({type(error).__name__}: {error})."
-                ) from error
-        self._check_model_fits_labels(str(path / "model"))
+        scheme = self.cfg["scheme"]
+        for name in ("cfg", "model"):
+            if name not in exclude and not (path / name).exists():
+                raise ValueError(f"Cannot load {self.name}: {path / name} is missing.")
+        try:
+            super().from_disk(path, exclude=exclude)
+        except _LOAD_ERRORS as error:
+            where = _damaged_part(
+                lambda: srsly.read_json(path / "cfg"), str(path / "cfg"), str(path / "model")
+            )
+            raise ValueError(f"Cannot load {self.name}: {where} ({type(error).__name__}: {error}).") from error
+        self._check_loaded(str(path / "model"), scheme)
         return self
 
-    def _check_model_fits_labels(self, source: str) -> None:
+    def _check_loaded(self, source: str, built_with: str) -> None:
+        """The loaded weights score this component's tags, in the scheme it was built with."""
+        if self.cfg["scheme"] != built_with:
+            raise ValueError(
+                f"{self.name} was built with scheme {built_with!r} but {source} holds a "
+                f"{self.cfg['scheme']!r} component: build it with scheme = {self.cfg['scheme']!r}."
+            )
         n_out = self.model.get_ref("output_layer").maybe_get_dim("nO")
         if n_out is not None and n_out != len(self.tags):
             raise ValueError(
@@ -383,20 +306,13 @@ class LSTMEntityRecognizer(TrainablePipe):
             )
 
 
-def _dev_corpus(nlp: Optional[Language]) -> Optional[Callable]:
-    """The dev corpus reader named by nlp.config's [training] dev_corpus, or
-    None where the config gives it no path (e.g. outside `spacy train`)."""
-    if nlp is None:
-        return None
-    config = nlp.config.interpolate()
-    section = config
-    for key in config.get("training", {}).get("dev_corpus", "").split("."):
-        section = section.get(key) if isinstance(section, dict) else None
-    if not isinstance(section, dict) or section.get("path") is None:
-        return None
-    return registry.resolve({"dev": section})["dev"]
+_LOAD_ERRORS = (ValueError, TypeError, KeyError, RuntimeError, EOFError, OSError)
 
 
-def _check_label(label: str) -> None:
-    if not isinstance(label, str) or not label.strip():
-        raise ValueError(f"lstm_ner labels must be non-empty strings, got {label!r}.")
+def _damaged_part(read_cfg: Callable[[], object], cfg_name: str, model_name: str) -> str:
+    """Which part failed to load: the cfg, if it does not parse, else the model."""
+    try:
+        read_cfg()
+    except _LOAD_ERRORS:
+        return f"{cfg_name} is damaged"
+    return f"{model_name} is damaged or does not fit this component's config"

@@ -70,6 +70,20 @@ def begin_mask(tags: Tuple[str, ...]) -> numpy.ndarray:
 
 
 @lru_cache(maxsize=32)
+def placeholder_tags(n_tags: int, scheme: str) -> Tuple[str, ...]:
+    """`n_tags` tags as `tag_names` makes them for some labels, with labels
+    "0", "1", ...: which tags open an entity and which moves are valid depend
+    only on the tags' positions, so this serves wherever the labels are unknown."""
+    per_label = 4 if validate_scheme(scheme) == "BILUO" else 2
+    if n_tags < 1 or (n_tags - 1) % per_label:
+        raise ValueError(
+            f"{n_tags} tag scores cannot be the {scheme} tags of a label set: "
+            f"that takes 1 + {per_label} * (number of labels)."
+        )
+    return tuple(tag_names([str(i) for i in range((n_tags - 1) // per_label)], scheme))
+
+
+@lru_cache(maxsize=32)
 def transition_mask(
     tags: Tuple[str, ...], scheme: str
 ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:

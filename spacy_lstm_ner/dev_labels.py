@@ -1,0 +1,41 @@
+"""An opt-in check that the dev corpus has no entity label lstm_ner cannot predict."""
+from typing import Callable, Dict, Optional
+
+from spacy.language import Language
+from spacy.training import Corpus
+from spacy.util import ensure_path, registry
+
+from .pipe import LSTMEntityRecognizer
+
+
+@registry.callbacks("spacy_lstm_ner.check_dev_labels.v1")
+def make_check_dev_labels(path: Optional[str]) -> Callable[[Language], Language]:
+    """An `[initialize] after_init` callback: refuse to train when the corpus
+    at `path` (the dev corpus `spacy train` scores on, `${paths.dev}`) has
+    entity labels that an lstm_ner component of the pipeline will never
+    predict. With `path` null it checks nothing."""
+
+    def check_dev_labels(nlp: Language) -> Language:
+        if path is None:
+            return nlp
+        source = ensure_path(path)
+        if not source.exists():
+            raise ValueError(f"Cannot check the dev labels: the dev corpus {source} does not exist.")
+        components = [(name, pipe) for name, pipe in nlp.pipeline if isinstance(pipe, LSTMEntityRecognizer)]
+        for name, component in components:
+            unknown: Dict[str, str] = {}
+            for eg in Corpus(source)(nlp):
+                for ent in eg.reference.ents:
+                    if ent.label_ not in component.labels:
+                        unknown.setdefault(ent.label_, eg.reference.text[:60])
+            if unknown:
+                found = "; ".join(f"{label!r} in {text!r}" for label, text in unknown.items())
+                raise ValueError(
+                    f"The dev corpus {source} has entity labels that {name}'s training "
+                    f"data lacks, so it could never predict them: {found}. Add "
+                    f"training examples, or list every label in "
+                    f"[initialize.components.{name}] labels."
+                )
+        return nlp
+
+    return check_dev_labels

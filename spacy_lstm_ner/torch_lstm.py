@@ -1,0 +1,86 @@
+"""The PyTorch side of the tagger's LSTM. Imported only when an lstm_ner model
+is built, so that installing the plugin changes nothing in processes that
+never use it."""
+import os
+from typing import Optional
+
+import torch
+
+_process_id = os.getpid()
+
+
+def one_thread_in_forked_child() -> None:
+    """torch's OpenMP thread pool does not survive fork(): a forked worker, such
+    as those of `nlp.pipe(n_process=N)`, would hang in its first LSTM call. In a
+    child forked from the process that built the model, use one thread, which
+    also keeps N workers from fighting over the cores."""
+    global _process_id
+    if os.getpid() != _process_id:
+        torch.set_num_threads(1)
+        _process_id = os.getpid()
+
+
+class PaddedLSTM(torch.nn.Module):
+    """A (bi)LSTM over a batch of right-padded sequences in which the padding
+    never reaches a real token: the left-to-right pass meets padding only after
+    a sequence's last token, and the right-to-left pass runs left to right over
+    each sequence reversed within its own length. The input width may be left
+    open: it is fixed by `build`, or by the weights being loaded. Dropout, at
+    the rate given to `forward`, applies to the input, between layers and to
+    the output."""
+
+    def __init__(self, nI: Optional[int], hidden_width: int, depth: int, bidirectional: bool):
+        super().__init__()
+        self.hidden_width = hidden_width
+        self.depth = depth
+        self.bidirectional = bidirectional
+        self.forward_layers = torch.nn.ModuleList()
+        self.backward_layers = torch.nn.ModuleList()
+        if nI is not None:
+            self.build(nI)
+
+    @property
+    def nO(self) -> int:
+        return self.hidden_width * (2 if self.bidirectional else 1)
+
+    @property
+    def is_built(self) -> bool:
+        return len(self.forward_layers) > 0
+
+    def build(self, nI: int, device: Optional[torch.device] = None) -> None:
+        for i in range(self.depth):
+            width = nI if i == 0 else self.nO
+            self.forward_layers.append(self._lstm(width, device))
+            if self.bidirectional:
+                self.backward_layers.append(self._lstm(width, device))
+
+    def _lstm(self, nI: int, device: Optional[torch.device]) -> torch.nn.LSTM:
+        return torch.nn.LSTM(nI, self.hidden_width, batch_first=True, device=device)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        weights = state_dict.get(f"{prefix}forward_layers.0.weight_ih_l0")
+        if not self.is_built and weights is not None:
+            self.build(weights.shape[1], device=weights.device)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def forward(self, X: torch.Tensor, lengths: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+        if not self.is_built:
+            raise ValueError("The LSTM was used before its input width was set.")
+        n_seqs, n_steps, _ = X.shape
+        if n_steps == 0:
+            return X.new_zeros((n_seqs, 0, self.nO))
+        if self.bidirectional:
+            steps = torch.arange(n_steps, device=X.device)[None]
+            ends = lengths.to(X.device)[:, None]
+            reverse = torch.where(steps < ends, ends - 1 - steps, steps)[..., None]
+        drop = dropout > 0.0 and self.training
+        Y = torch.nn.functional.dropout(X, dropout, training=drop)
+        for i, forward_layer in enumerate(self.forward_layers):
+            Y_forward, _ = forward_layer(Y)
+            if self.bidirectional:
+                Y_reversed = Y.gather(1, reverse.expand(-1, -1, Y.shape[2]))
+                Y_backward, _ = self.backward_layers[i](Y_reversed)
+                Y_backward = Y_backward.gather(1, reverse.expand(-1, -1, self.hidden_width))
+                Y_forward = torch.cat([Y_forward, Y_backward], dim=2)
+            Y = torch.nn.functional.dropout(Y_forward, dropout, training=drop)
+        return Y
