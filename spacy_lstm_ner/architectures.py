@@ -126,7 +126,7 @@ def build_word_embed(
     width: int = 50, attr: str = "NORM", rows: int = 20000
 ) -> Model[List[Doc], List[Floats2d]]:
     """One learned vector per token, looked up by a single attribute (hashed
-    into `rows` rows): the plain word embedding of the original course model."""
+    into `rows` rows): a plain word embedding, as in a small one-direction LSTM tagger."""
     _check_positive("width", width, "WordEmbed")
     _check_positive("rows", rows, "WordEmbed")
     if intify_attr(attr) is None:

@@ -13,14 +13,14 @@ def make_check_dev_labels(path: Optional[str]) -> Callable[[Language], Language]
     """An `[initialize] after_init` callback: refuse to train when the corpus
     at `path` (the dev corpus `spacy train` scores on, `${paths.dev}`) has
     entity labels that an lstm_ner component of the pipeline will never
-    predict. With `path` null it checks nothing."""
+    predict. With `path` null, or no file there (a pipeline initialized
+    outside `spacy train`, which itself refuses a missing dev corpus), it
+    checks nothing."""
 
     def check_dev_labels(nlp: Language) -> Language:
-        if path is None:
-            return nlp
         source = ensure_path(path)
-        if not source.exists():
-            raise ValueError(f"Cannot check the dev labels: the dev corpus {source} does not exist.")
+        if source is None or not source.exists():
+            return nlp
         components = [(name, pipe) for name, pipe in nlp.pipeline if isinstance(pipe, LSTMEntityRecognizer)]
         for name, component in components:
             unknown: Dict[str, str] = {}
