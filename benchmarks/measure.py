@@ -24,8 +24,8 @@ from plugins import peak_rss_mb
 from train import run_process
 
 TOKENIZATION = "spaCy's tokenization of the raw text (no gold tokens)"
-# lstm_ner's scorer's figures, for every system.
-SCORES = ("ents_p", "ents_r", "ents_f", "token_acc", "entity_token_acc")
+# lstm_ner's scorer's figures, for every system; None where the scorer reports none.
+SCORES = ("ents_p", "ents_r", "ents_f", "ner_tag_acc", "ner_entity_tag_acc")
 
 
 def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) -> int:
@@ -56,7 +56,7 @@ def evaluate(nlp, gold_docs: list, batch_size: int) -> Dict[str, Any]:
 
     predicted = nlp.pipe([doc.text for doc in gold_docs], batch_size=batch_size)
     scores = score_lstm_ner(Example(pred, gold) for pred, gold in zip(predicted, gold_docs))
-    return {key: scores[key] for key in (*SCORES, "ents_per_type")}
+    return {key: scores.get(key) for key in (*SCORES, "ents_per_type")}
 
 
 def inference_speed(nlps: Dict[str, Any], texts: List[str], batch_size: int, repeats: int) -> Dict[str, Any]:

@@ -2,7 +2,7 @@
 `<suite>_dev_curve.png` (dev ents_f against training seconds)."""
 import json
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from measure import SCORES
 
@@ -33,18 +33,24 @@ def markdown(report: Dict[str, Any]) -> str:
     ]
     for r in systems.values():
         lines.append(
-            f"| {r['description']} | {' | '.join(f'{r[key]:.3f}' for key in SCORES)} "
+            f"| {r['description']} | {' | '.join(score(r[key]) for key in SCORES)} "
             f"| {r['train_seconds']:.0f} ({r['train_steps']}, {r['stopped_by']}) "
             f"| {r['train_words_per_second']:,.0f} | {r['infer_words_per_second']:,.0f} "
             f"| {r['train_peak_rss_mb']:.0f} | {r['infer_peak_rss_mb']:.0f} | {r['model_size_mb']:.1f} |"
         )
-    labels = sorted({label for r in systems.values() for label in r["ents_per_type"]})
+    per_type = {name: r["ents_per_type"] or {} for name, r in systems.items()}
+    labels = sorted({label for scores in per_type.values() for label in scores})
     lines += ["", "Test ents_f per type:", "", "| type | " + " | ".join(systems) + " |",
               "| --- |" + " ---: |" * len(systems)]
     for label in labels:
-        cells = [r["ents_per_type"].get(label, {}).get("f", 0.0) for r in systems.values()]
-        lines.append(f"| {label} | " + " | ".join(f"{f:.3f}" for f in cells) + " |")
+        cells = [scores.get(label, {}).get("f", 0.0) for scores in per_type.values()]
+        lines.append(f"| {label} | " + " | ".join(score(f) for f in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def score(value: Optional[float]) -> str:
+    """A score to three decimals; "n/a" where the scorer reported none."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def plot_dev_curves(systems: Dict[str, Any], path: Path) -> None:
