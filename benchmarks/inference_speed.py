@@ -6,32 +6,27 @@ A quick check between full benchmark runs: batch size 256, one warm-up, the medi
 of three timed runs.
 """
 import argparse
-import statistics
-import time
+from pathlib import Path
 
 import spacy
 import torch
-from spacy.tokens import DocBin
+
+from measure import inference_speed, read_docs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
-    parser.add_argument("--test", default="corpus/test.spacy")
+    parser.add_argument("--test", type=Path, default=Path("corpus/test.spacy"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads, 0: default")
     parser.add_argument("--batch-size", type=int, default=256)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     nlp = spacy.load(args.model)
-    texts = [doc.text for doc in DocBin().from_disk(args.test).get_docs(nlp.vocab)]
-    list(nlp.pipe(texts[:300], batch_size=args.batch_size))
-    seconds = []
-    for _ in range(3):
-        start = time.perf_counter()
-        n_words = sum(len(doc) for doc in nlp.pipe(texts, batch_size=args.batch_size))
-        seconds.append(time.perf_counter() - start)
-    print(f"{args.model}: {n_words / statistics.median(seconds):,.0f} words/s "
+    texts = [doc.text for doc in read_docs(args.test, nlp)]
+    speed = inference_speed({args.model: nlp}, texts, args.batch_size, repeats=3)[args.model]
+    print(f"{args.model}: {speed['infer_words_per_second']:,.0f} words/s "
           f"(batch {args.batch_size}, torch threads {torch.get_num_threads()})")
 
 

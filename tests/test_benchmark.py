@@ -1,4 +1,4 @@
-"""`benchmarks/benchmark.py`: the `--quick` run end to end, and the time budget."""
+"""`benchmarks/`: the `--quick` run end to end, the time budget, the ablation's configs."""
 import gzip
 import json
 import subprocess
@@ -11,14 +11,19 @@ from spacy.tokens import DocBin
 from thinc.api import Config
 
 from conftest import make_examples
+from spacy_lstm_ner import score_lstm_ner
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import benchmark  # noqa: E402
+from report import markdown  # noqa: E402
+import suites  # noqa: E402
+import train  # noqa: E402
 
 N_SENTENCES = 900
 SPLITS = "train:1-500,dev:501-700,test:701-900"
 SYSTEMS = ("spacy_ner", "lstm_ner_bilstm", "lstm_ner_lstm")
+TAG_ACCURACIES = ("ner_tag_acc", "ner_entity_tag_acc")
 NUMBERS = (
     "train_seconds", "train_words_per_second", "infer_words_per_second",
     "train_peak_rss_mb", "infer_peak_rss_mb", "model_size_mb",
@@ -56,9 +61,15 @@ def test_quick_report_has_every_figure_for_every_system(quick_run):
     settings = report["settings"]
     assert settings["quick"] and settings["max_steps"] == 30 and settings["batch_size"] == 256
     assert settings["n_docs"] == {"train": 500, "dev": 200, "test": 200}
+    scored = set(score_lstm_ner(make_examples(spacy.blank("en"))))
     for name, system in report["systems"].items():
-        for key in ("ents_p", "ents_r", "ents_f", "token_acc", "entity_token_acc"):
+        for key in ("ents_p", "ents_r", "ents_f"):
             assert 0.0 <= system[key] <= 1.0, (name, key)
+        for key in TAG_ACCURACIES:  # null where the package's scorer does not report it
+            if key in scored:
+                assert 0.0 <= system[key] <= 1.0, (name, key)
+            else:
+                assert system[key] is None, (name, key)
         assert set(system["ents_per_type"]) <= {"art", "eve", "geo", "gpe", "nat", "org", "per", "tim"}
         for key in NUMBERS:
             assert system[key] > 0, (name, key)
@@ -72,19 +83,30 @@ def test_quick_report_has_every_figure_for_every_system(quick_run):
 
 def test_quick_writes_table_and_plot(quick_run):
     table = (quick_run / "benchmark.md").read_text()
-    for system in benchmark.SUITES["benchmark"].values():
+    header = "| system | ents_p | ents_r | ents_f | ner_tag_acc | ner_entity_tag_acc | train s (steps, stop) |"
+    assert sum(line.startswith(header) for line in table.splitlines()) == 1
+    for system in suites.SUITES["benchmark"].values():
         assert sum(line.startswith(f"| {system.description} |") for line in table.splitlines()) == 1
     assert (quick_run / "benchmark_dev_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_table_shows_a_score_the_scorer_did_not_report_as_na(quick_run):
+    results = json.loads((quick_run / "benchmark.json").read_text())
+    system = results["systems"]["lstm_ner_bilstm"]
+    system["ents_p"], system["ner_tag_acc"] = 0.5, None
+    rows = markdown(results).splitlines()
+    row = next(line for line in rows if line.startswith(f"| {system['description']} |"))
+    assert row.split(" | ")[1:5] == ["0.500", f"{system['ents_r']:.3f}", f"{system['ents_f']:.3f}", "n/a"]
 
 
 def test_time_budget_stops_after_a_dev_evaluation(tmp_path):
     corpus = tmp_path / "train.spacy"
     DocBin(docs=[eg.reference for eg in make_examples(spacy.blank("en"))]).to_disk(corpus)
     args = benchmark.parse_args(["--max-steps", "100", "--eval-frequency", "2", "--max-seconds", "1e-9"])
-    config, curve = tmp_path / "config.cfg", tmp_path / "curve.jsonl"
-    benchmark.write_config(ROOT / "configs" / "lstm.cfg", config, {"train": corpus, "dev": corpus}, args, curve)
-    benchmark.train_child(str(config), str(tmp_path / "out"))
-    result = json.loads((tmp_path / "out" / "train_result.json").read_text())
+    config, curve, summary = tmp_path / "config.cfg", tmp_path / "curve.jsonl", tmp_path / "summary.json"
+    suites.write_config(ROOT / "configs" / "lstm.cfg", config, {"train": corpus, "dev": corpus}, args, curve, summary)
+    train.spacy_train(config, tmp_path / "out", threads=1)
+    result = json.loads(summary.read_text())
     assert result["stopped_by"] == "time" and result["peak_rss_mb"] > 0
     assert [json.loads(line)["step"] for line in curve.read_text().splitlines()] == [0]
     assert (tmp_path / "out" / "model-best" / "meta.json").exists()
@@ -94,11 +116,12 @@ def test_ablation_systems_change_only_their_overrides(tmp_path):
     args = benchmark.parse_args(["--suite", "ablation", "--vectors", str(tmp_path / "vectors")])
     corpus = {"train": tmp_path / "train.spacy", "dev": tmp_path / "dev.spacy"}
     configs, vectors = {}, {}
-    for name, system in benchmark.SUITES["ablation"].items():
+    for name, system in suites.SUITES["ablation"].items():
         if system.config is None:
             continue
         path = tmp_path / f"{name}.cfg"
-        benchmark.write_config(benchmark.base_config(system, tmp_path), path, corpus, args, tmp_path / "c.jsonl", system.overrides)
+        logs = tmp_path / "c.jsonl", tmp_path / "s.json"
+        suites.write_config(suites.base_config(system, tmp_path), path, corpus, args, *logs, system.overrides)
         config = Config().from_disk(path, interpolate=False)
         configs[name] = config["components"]["lstm_ner"]["model"]
         vectors[name] = config["paths"]["vectors"]

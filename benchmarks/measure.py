@@ -1,0 +1,113 @@
+"""Measuring the trained models: test scores, inference speed, inference peak memory
+(in a process of its own) and size; and the machine they ran on.
+
+    python benchmarks/measure.py MODEL TEST BATCH_SIZE
+
+prints the peak RSS of loading MODEL and piping the TEST texts once, as JSON.
+"""
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Dict, List
+
+import spacy
+import torch
+from spacy.tokens import DocBin
+from spacy.training import Example
+
+from plugins import peak_rss_mb
+from train import run_process
+
+TOKENIZATION = "spaCy's tokenization of the raw text (no gold tokens)"
+# lstm_ner's scorer's figures, for every system; None where the scorer reports none.
+SCORES = ("ents_p", "ents_r", "ents_f", "ner_tag_acc", "ner_entity_tag_acc")
+
+
+def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) -> int:
+    """Add each trained model's test scores, inference speed, inference peak RSS
+    (in a process of its own) and size to `systems`; the number of test tokens."""
+    nlps = {name: spacy.load(r["model"]) for name, r in systems.items()}
+    blank = spacy.blank("en")
+    gold = read_docs(test_path, blank)
+    texts = [doc.text for doc in gold]
+    speed = inference_speed(nlps, texts, args.batch_size, args.repeats)
+    for name, nlp in nlps.items():
+        model = systems[name]["model"]
+        command = [sys.executable, __file__, model, str(test_path), str(args.batch_size)]
+        rss = run_process(command, threads=args.torch_threads)
+        systems[name].update(
+            evaluate(nlp, gold, args.batch_size),
+            **speed[name],
+            infer_peak_rss_mb=json.loads(rss)["peak_rss_mb"],
+            model_size_mb=size_mb(Path(model)),
+        )
+    return sum(len(doc) for doc in blank.tokenizer.pipe(texts))
+
+
+def evaluate(nlp, gold_docs: list, batch_size: int) -> Dict[str, Any]:
+    """Test scores of `nlp` run on the raw texts, all from lstm_ner's scorer."""
+    # Imported here: the inference-memory process of spaCy's ner does not load the package.
+    from spacy_lstm_ner import score_lstm_ner
+
+    predicted = nlp.pipe([doc.text for doc in gold_docs], batch_size=batch_size)
+    scores = score_lstm_ner(Example(pred, gold) for pred, gold in zip(predicted, gold_docs))
+    return {key: scores.get(key) for key in (*SCORES, "ents_per_type")}
+
+
+def inference_speed(nlps: Dict[str, Any], texts: List[str], batch_size: int, repeats: int) -> Dict[str, Any]:
+    """Words (tokens produced) per second through `nlp.pipe`, systems
+    alternated run by run; the median and every run."""
+    for nlp in nlps.values():  # warm-up, untimed
+        list(nlp.pipe(texts[:batch_size], batch_size=batch_size))
+    runs: Dict[str, List[float]] = {name: [] for name in nlps}
+    for _ in range(repeats):
+        for name, nlp in nlps.items():
+            start = time.perf_counter()
+            docs = list(nlp.pipe(texts, batch_size=batch_size))
+            seconds = time.perf_counter() - start
+            runs[name].append(sum(len(doc) for doc in docs) / seconds)
+    return {
+        name: {"infer_words_per_second": statistics.median(r), "infer_runs_words_per_second": r}
+        for name, r in runs.items()
+    }
+
+
+def infer_peak_rss(model: str, test_path: str, batch_size: str) -> float:
+    """Load a model, pipe the test texts once; the peak RSS of this process."""
+    nlp = spacy.load(model)
+    texts = [doc.text for doc in read_docs(Path(test_path), nlp)]
+    for _ in nlp.pipe(texts, batch_size=int(batch_size)):
+        pass
+    return peak_rss_mb()
+
+
+def read_docs(path: Path, nlp) -> list:
+    return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+
+
+def size_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def machine_info() -> Dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "load_average_at_start": os.getloadavg(),
+        "versions": {
+            pkg: version(pkg) for pkg in ("spacy", "thinc", "torch", "numpy", "spacy-lstm-ner")
+        }
+        | {"python": platform.python_version()},
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps({"peak_rss_mb": infer_peak_rss(*sys.argv[1:])}))

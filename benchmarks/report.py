@@ -1,0 +1,73 @@
+"""The report of a suite: `<suite>.json` (every figure), `<suite>.md` (the tables) and
+`<suite>_dev_curve.png` (dev ents_f against training seconds)."""
+import json
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from measure import SCORES
+
+
+def write_report(report: Dict[str, Any], output: Path) -> None:
+    suite = report["settings"]["suite"]
+    (output / f"{suite}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (output / f"{suite}.md").write_text(markdown(report))
+    plot_dev_curves(report["systems"], output / f"{suite}_dev_curve.png")
+
+
+def markdown(report: Dict[str, Any]) -> str:
+    """The results table, with the settings it was measured under."""
+    s, systems = report["settings"], report["systems"]
+    budget = f"{s['max_seconds']} s" if s["max_seconds"] else "none"
+    lines = [
+        f"GMB test split: {s['n_docs']['test']} sentences, {s['n_test_words']} tokens, {s['tokenization']}. "
+        f"Training budget, the same for every system: stop at the first dev evaluation after "
+        f"{budget} of training loop, or at step {s['max_steps']}; dev evaluation every "
+        f"{s['eval_frequency']} steps, its time counted in the budget and in train words/s. Inference: `nlp.pipe` over "
+        f"the raw test texts, batch size {s['batch_size']}, median of {s['repeats']} runs, systems "
+        f"alternated. Machine: {s['machine']['cpus_usable']} CPUs; torch threads per process: "
+        f"{s['machine']['torch_threads']}.{' Quick mode: a small slice, not a result.' if s['quick'] else ''}",
+        "",
+        f"| system | {' | '.join(SCORES)} | train s (steps, stop) "
+        "| train words/s | infer words/s | train RSS MiB | infer RSS MiB | size MiB |",
+        "| --- |" + " ---: |" * (len(SCORES) + 6),
+    ]
+    for r in systems.values():
+        lines.append(
+            f"| {r['description']} | {' | '.join(score(r[key]) for key in SCORES)} "
+            f"| {r['train_seconds']:.0f} ({r['train_steps']}, {r['stopped_by']}) "
+            f"| {r['train_words_per_second']:,.0f} | {r['infer_words_per_second']:,.0f} "
+            f"| {r['train_peak_rss_mb']:.0f} | {r['infer_peak_rss_mb']:.0f} | {r['model_size_mb']:.1f} |"
+        )
+    per_type = {name: r["ents_per_type"] or {} for name, r in systems.items()}
+    labels = sorted({label for scores in per_type.values() for label in scores})
+    lines += ["", "Test ents_f per type:", "", "| type | " + " | ".join(systems) + " |",
+              "| --- |" + " ---: |" * len(systems)]
+    for label in labels:
+        cells = [scores.get(label, {}).get("f", 0.0) for scores in per_type.values()]
+        lines.append(f"| {label} | " + " | ".join(score(f) for f in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def score(value: Optional[float]) -> str:
+    """A score to three decimals; "n/a" where the scorer reported none."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def plot_dev_curves(systems: Dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, r in systems.items():
+        curve = r["dev_curve"]
+        ax.plot([e["seconds"] for e in curve], [e["ents_f"] for e in curve], marker=".", label=name)
+    ax.set_xlabel("training wall-clock (s)")
+    ax.set_ylabel("dev ents_f")
+    ax.set_title("GMB dev ents_f during training")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,90 @@
+"""The systems each suite compares, and the config each is trained with."""
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, Mapping, NamedTuple, Optional
+
+from spacy.util import SimpleFrozenDict, load_config
+
+from plugins import LOGGER, TIME_BUDGET
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class System(NamedTuple):
+    description: str
+    config: Optional[str]  # configs/<config>.cfg; None: spaCy's generated ner config
+    overrides: Mapping[str, Any] = SimpleFrozenDict()  # dotted config paths
+
+
+SPACY_NER = System("spaCy tok2vec + ner (`init config -p ner -o efficiency`, CPU)", None)
+BILSTM = System("lstm_ner, `configs/bilstm.cfg` (default)", "bilstm")
+CRF = {"components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v1"}
+SUITES = {
+    "benchmark": {
+        "spacy_ner": SPACY_NER,
+        "lstm_ner_bilstm": BILSTM,
+        "lstm_ner_lstm": System("lstm_ner, `configs/lstm.cfg` (course model)", "lstm"),
+    },
+    "ablation": {
+        "spacy_ner": SPACY_NER,
+        "lstm_ner_bilstm": BILSTM,
+        "bilstm+crf": System("`bilstm.cfg` + CRF output layer", "bilstm", CRF),
+        "bilstm+chars": System(
+            "`bilstm.cfg` + character features (chars 8, width 16)",
+            "bilstm",
+            {"components.lstm_ner.model.embed.chars": 8},
+        ),
+        "bilstm+vectors": System(
+            "`bilstm.cfg` + static vectors (GloVe 6B 50d, width 64)",
+            "bilstm",
+            {"paths.vectors": "corpus/vectors", "components.lstm_ner.model.embed.include_static_vectors": True},
+        ),
+        "lstm_ner_bilstm_crf": System(
+            "lstm_ner, `configs/bilstm_crf.cfg` (CRF + characters + static vectors)", "bilstm_crf"
+        ),
+    },
+}
+
+
+def base_config(system: System, workdir: Path) -> Path:
+    """The config a user would start from: spaCy's generated one, or ours."""
+    if system.config is None:
+        path = workdir / "spacy_ner.init.cfg"
+        command = [sys.executable, "-m", "spacy", "init", "config", str(path), "--lang", "en",
+                   "--pipeline", "ner", "--optimize", "efficiency", "--force"]
+        subprocess.run(command, check=True, capture_output=True)
+        return path
+    return ROOT / "configs" / f"{system.config}.cfg"
+
+
+def write_config(
+    source: Path,
+    dest: Path,
+    corpus: Dict[str, Path],
+    args,
+    curve: Path,
+    summary: Path,
+    overrides: Mapping[str, Any] = SimpleFrozenDict(),
+) -> None:
+    """`source` with the shared budget and the benchmark's logger, which writes the
+    dev `curve` and the training `summary`; every other setting (batcher, optimizer,
+    dropout, model) stays the system's own, but for the ablation's `overrides`."""
+    budget = {
+        "paths.train": str(corpus["train"]),
+        "paths.dev": str(corpus["dev"]),
+        "training.max_steps": args.max_steps,
+        "training.max_epochs": 0,
+        "training.patience": 0,
+        "training.eval_frequency": args.eval_frequency,
+        "training.before_update": {"@callbacks": TIME_BUDGET, "max_seconds": args.max_seconds},
+        "training.logger": {
+            "@loggers": "spacy.ChainLogger.v1",
+            "logger1": {"@loggers": "spacy.ConsoleLogger.v1", "progress_bar": False},
+            "logger2": {"@loggers": LOGGER, "path": str(curve), "summary": str(summary)},
+        },
+    }
+    config = load_config(source, overrides={**overrides, **budget}, interpolate=False)
+    if config["paths"].get("vectors"):
+        config["paths"]["vectors"] = str(args.vectors)
+    config.to_disk(dest, interpolate=False)
