@@ -19,7 +19,7 @@ class System(NamedTuple):
 
 SPACY_NER = System("spaCy tok2vec + ner (`init config -p ner -o efficiency`, CPU)", None)
 BILSTM = System("lstm_ner, `configs/bilstm.cfg` (default)", "bilstm")
-CRF = {"components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v1"}
+CRF = {"components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2"}
 SUITES = {
     "benchmark": {
         "spacy_ner": SPACY_NER,

@@ -125,7 +125,7 @@ def test_ablation_systems_change_only_their_overrides(tmp_path):
         config = Config().from_disk(path, interpolate=False)
         configs[name] = config["components"]["lstm_ner"]["model"]
         vectors[name] = config["paths"]["vectors"]
-    assert configs["bilstm+crf"]["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v1"
+    assert configs["bilstm+crf"]["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v2"
     assert configs["bilstm+chars"]["embed"]["chars"] == 8
     assert configs["lstm_ner_bilstm"]["@architectures"] == "spacy_lstm_ner.BiLSTMTagger.v1"
     assert configs["lstm_ner_bilstm"]["embed"].get("chars", 0) == 0
@@ -133,7 +133,7 @@ def test_ablation_systems_change_only_their_overrides(tmp_path):
     assert vectors["bilstm+vectors"] == vectors["lstm_ner_bilstm_crf"] == str(tmp_path / "vectors")
     assert vectors["lstm_ner_bilstm"] is None and vectors["bilstm+crf"] is None
     crf = configs["lstm_ner_bilstm_crf"]
-    assert crf["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v1" and crf["embed"]["chars"] == 8
+    assert crf["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v2" and crf["embed"]["chars"] == 8
     assert crf["embed"]["include_static_vectors"] is True
 
 
