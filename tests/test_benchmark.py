@@ -1,18 +1,15 @@
 """`benchmarks/benchmark.py`: the `--quick` run end to end, and the time budget."""
-import gzip
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import spacy
 from spacy.tokens import DocBin
 from thinc.api import Config
 
-from conftest import make_examples
+from util import ROOT, convert_gmb_slice, make_examples
 
-ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import benchmark  # noqa: E402
 
@@ -25,25 +22,12 @@ NUMBERS = (
 )
 
 
-def convert_slice(tmp: Path) -> Path:
-    """The first sentences of the shipped corpus, converted to DocBins."""
-    csv = tmp / "slice.csv"
-    with gzip.open(ROOT / "assets" / "gmb" / "ner_dataset.csv.gz", "rb") as lines, csv.open("wb") as out:
-        for line in lines:
-            if line.startswith(f"Sentence: {N_SENTENCES + 1},".encode()):
-                break
-            out.write(line)
-    command = [sys.executable, "-m", "spacy_lstm_ner.convert", str(csv), str(tmp / "corpus"), "--splits", SPLITS]
-    subprocess.run(command, check=True, capture_output=True)
-    return tmp / "corpus"
-
-
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("benchmark")
     command = [
         sys.executable, str(ROOT / "benchmarks" / "benchmark.py"), "--quick",
-        "--corpus", str(convert_slice(tmp)), "--output", str(tmp / "out"), "--workdir", str(tmp / "work"),
+        "--corpus", str(convert_gmb_slice(tmp, N_SENTENCES, SPLITS)), "--output", str(tmp / "out"), "--workdir", str(tmp / "work"),
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

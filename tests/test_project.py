@@ -1,28 +1,20 @@
 """`spacy project run` on a small slice of the shipped corpus, in a temporary copy."""
-import gzip
 import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import spacy
 from spacy.tokens import DocBin
 from thinc.api import Config
 
-ROOT = Path(__file__).parent.parent
+from util import ROOT, project_run, write_gmb_slice
+
 N_SENTENCES = 90
 SPLITS = "train:1-60,dev:61-75,test:76-90"
-
-
-def write_slice(source: Path, dest: Path, n_sentences: int) -> None:
-    """The header and first `n_sentences` sentences of the GMB CSV, bytes unchanged."""
-    with gzip.open(source, "rb") as lines, dest.open("wb") as out:
-        for line in lines:
-            if line.startswith(f"Sentence: {n_sentences + 1},".encode()):
-                break
-            out.write(line)
+VARS = [
+    "--vars.config", "tiny", "--vars.gmb_csv", "slice.csv", "--vars.splits", SPLITS,
+    "--vars.vectors_txt", "vectors.txt",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,22 +28,10 @@ def project(tmp_path_factory):
     config["components"]["lstm_ner"]["model"]["hidden_width"] = 16
     config["components"]["lstm_ner"]["model"]["embed"]["widths"] = [8, 4, 4, 4]
     config.to_disk(tmp / "configs" / "tiny.cfg", interpolate=False)
-    write_slice(ROOT / "assets" / "gmb" / "ner_dataset.csv.gz", tmp / "slice.csv", N_SENTENCES)
+    write_gmb_slice(tmp / "slice.csv", N_SENTENCES)
     vectors = ["4 3", "the 0.1 0.2 0.3", "of 0.3 0.2 0.1", "iraq -0.5 0.5 0.0", "said 0.0 0.1 -0.1"]
     (tmp / "vectors.txt").write_text("\n".join(vectors) + "\n", encoding="utf8")
     return tmp
-
-
-def project_run(project_dir: Path, *args: str) -> str:
-    overrides = ["--vars.config", "tiny", "--vars.gmb_csv", "slice.csv", "--vars.splits", SPLITS,
-                 "--vars.vectors_txt", "vectors.txt"]
-    result = subprocess.run(
-        [sys.executable, "-m", "spacy", "project", "run", *args, str(project_dir), *overrides],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 CONLL = """Sharon NNP B-PER
@@ -82,7 +62,7 @@ def test_convert_conll_uses_spacys_converter(project):
     (project / "assets" / "conll").mkdir(parents=True)
     for split in ("train", "dev", "test"):
         (project / "assets" / "conll" / f"{split}.txt").write_text(CONLL)
-    project_run(project, "convert-conll")
+    project_run(project, "convert-conll", *VARS)
     nlp = spacy.blank("en")
     docs = list(DocBin().from_disk(project / "corpus" / "conll" / "train.spacy").get_docs(nlp.vocab))
     assert [[(e.text, e.label_) for e in doc.ents] for doc in docs] == [
@@ -92,7 +72,7 @@ def test_convert_conll_uses_spacys_converter(project):
 
 
 def test_train_is_the_first_command_on_a_fresh_copy(project):
-    project_run(project, "train")
+    project_run(project, "train", *VARS)
     assert (project / "corpus" / "train.spacy").exists()
     assert (project / "training" / "tiny" / "model-best" / "meta.json").exists()
     with_vectors = spacy.load(project / "corpus" / "vectors")
@@ -101,7 +81,7 @@ def test_train_is_the_first_command_on_a_fresh_copy(project):
 
 
 def test_all_workflow_evaluates_and_packages(project):
-    output = project_run(project, "all")
+    output = project_run(project, "all", *VARS)
     assert "Skipping 'convert'" in output and "Skipping 'train'" in output
     metrics = json.loads((project / "metrics" / "tiny.json").read_text())
     for key in ("ents_p", "ents_r", "ents_f", "token_acc", "entity_token_acc", "speed"):
@@ -113,8 +93,8 @@ def test_all_workflow_evaluates_and_packages(project):
 
 
 def test_resume_goes_on_from_model_last(project):
-    project_run(project, "train")
-    project_run(project, "resume")
+    project_run(project, "train", *VARS)
+    project_run(project, "resume", *VARS)
     resumed = json.loads((project / "training" / "tiny-resumed" / "model-last" / "meta.json").read_text())
     trained = json.loads((project / "training" / "tiny" / "model-last" / "meta.json").read_text())
     assert resumed["labels"] == trained["labels"]
