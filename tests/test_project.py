@@ -1,6 +1,7 @@
-"""`spacy project run` on a small slice of the shipped corpus, in a temporary copy."""
+"""`spacy project run` on a small slice of the shipped corpus, in temporary copies."""
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import spacy
@@ -17,9 +18,9 @@ VARS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("project")
+def make_project(tmp: Path) -> Path:
+    """A fresh copy of the project in `tmp`: project.yml, a tiny config, the first
+    sentences of the corpus and a four-word vectors file, nothing run yet."""
     shutil.copy(ROOT / "project.yml", tmp)
     (tmp / "configs").mkdir()
     config = Config().from_disk(ROOT / "configs" / "bilstm.cfg", interpolate=False)
@@ -32,6 +33,24 @@ def project(tmp_path_factory):
     vectors = ["4 3", "the 0.1 0.2 0.3", "of 0.3 0.2 0.1", "iraq -0.5 0.5 0.0", "said 0.0 0.1 -0.1"]
     (tmp / "vectors.txt").write_text("\n".join(vectors) + "\n", encoding="utf8")
     return tmp
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def trained_project(tmp_path_factory):
+    """A fresh copy after `spacy project run train`, its first command. Read only:
+    a test that runs more commands runs them in a copy of its own."""
+    project = make_project(tmp_path_factory.mktemp("project"))
+    project_run(project, "train", *VARS)
+    return project
+
+
+def copy_of(project: Path, tmp: Path) -> Path:
+    return Path(shutil.copytree(project, tmp / "project"))
 
 
 CONLL = """Sharon NNP B-PER
@@ -71,16 +90,16 @@ def test_convert_conll_uses_spacys_converter(project):
     ]
 
 
-def test_train_is_the_first_command_on_a_fresh_copy(project):
-    project_run(project, "train", *VARS)
-    assert (project / "corpus" / "train.spacy").exists()
-    assert (project / "training" / "tiny" / "model-best" / "meta.json").exists()
-    with_vectors = spacy.load(project / "corpus" / "vectors")
+def test_train_is_the_first_command_on_a_fresh_copy(trained_project):
+    assert (trained_project / "corpus" / "train.spacy").exists()
+    assert (trained_project / "training" / "tiny" / "model-best" / "meta.json").exists()
+    with_vectors = spacy.load(trained_project / "corpus" / "vectors")
     assert with_vectors.vocab.vectors.shape == (4, 3)
     assert [token.has_vector for token in with_vectors("Iraq IRAQ said Paris")] == [True, True, True, False]
 
 
-def test_all_workflow_evaluates_and_packages(project):
+def test_all_workflow_evaluates_and_packages(trained_project, tmp_path):
+    project = copy_of(trained_project, tmp_path)
     output = project_run(project, "all", *VARS)
     assert "Skipping 'convert'" in output and "Skipping 'train'" in output
     metrics = json.loads((project / "metrics" / "tiny.json").read_text())
@@ -92,8 +111,8 @@ def test_all_workflow_evaluates_and_packages(project):
     assert any(req.startswith("spacy-lstm-ner") for req in requirements), requirements
 
 
-def test_resume_goes_on_from_model_last(project):
-    project_run(project, "train", *VARS)
+def test_resume_goes_on_from_model_last(trained_project, tmp_path):
+    project = copy_of(trained_project, tmp_path)
     project_run(project, "resume", *VARS)
     resumed = json.loads((project / "training" / "tiny-resumed" / "model-last" / "meta.json").read_text())
     trained = json.loads((project / "training" / "tiny" / "model-last" / "meta.json").read_text())
