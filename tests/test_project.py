@@ -8,7 +8,7 @@ import spacy
 from spacy.tokens import DocBin
 from thinc.api import Config
 
-from util import ROOT, project_run, write_gmb_slice
+from util import ROOT, project_run, run_python, write_gmb_slice
 
 N_SENTENCES = 90
 SPLITS = "train:1-60,dev:61-75,test:76-90"
@@ -112,8 +112,21 @@ def test_all_workflow_evaluates_and_packages(trained_project, tmp_path):
 
 
 def test_resume_goes_on_from_model_last(trained_project, tmp_path):
+    """With the learning rate at 0 (and no averaged weights), a run saves the
+    weights it started from: the resumed run's are model-last's, a run without
+    the resume callback's are not."""
     project = copy_of(trained_project, tmp_path)
+    config = Config().from_disk(project / "configs" / "tiny.cfg", interpolate=False)
+    config["training"].update({"max_steps": 2, "eval_frequency": 1})
+    config["training"]["optimizer"].update({"learn_rate": 0.0, "use_averages": False})
+    config.to_disk(project / "configs" / "tiny.cfg", interpolate=False)
     project_run(project, "resume", *VARS)
-    resumed = json.loads((project / "training" / "tiny-resumed" / "model-last" / "meta.json").read_text())
-    trained = json.loads((project / "training" / "tiny" / "model-last" / "meta.json").read_text())
+    paths = ["--paths.train", "corpus/train.spacy", "--paths.dev", "corpus/dev.spacy"]
+    run_python("-m", "spacy", "train", "configs/tiny.cfg", "--output", "training/tiny-fresh", *paths, cwd=project)
+    model_last = {name: project / "training" / name / "model-last" for name in ("tiny", "tiny-resumed", "tiny-fresh")}
+    resumed = json.loads((model_last["tiny-resumed"] / "meta.json").read_text())
+    trained = json.loads((model_last["tiny"] / "meta.json").read_text())
     assert resumed["labels"] == trained["labels"]
+    weights = {name: (path / "lstm_ner" / "model").read_bytes() for name, path in model_last.items()}
+    assert weights["tiny-resumed"] == weights["tiny"]
+    assert weights["tiny-fresh"] != weights["tiny"]
