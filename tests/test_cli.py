@@ -131,11 +131,33 @@ def test_static_vectors_from_spacy_init_vectors(tmp_path):
     assert not numpy.allclose(with_vectors, numpy.concatenate(model.predict(docs)))
 
 
-def test_static_vectors_without_a_table_fail_clearly(tmp_path):
-    write_corpus(tmp_path / "train.spacy")
-    result = spacy_train(tmp_path, "out", *SMALL, "--components.lstm_ner.model.embed.include_static_vectors", "true", check=False)
+@pytest.fixture(scope="module")
+def without_a_table(tmp_path_factory):
+    """`spacy train` with include_static_vectors but no [initialize] vectors table."""
+    tmp = tmp_path_factory.mktemp("no_table")
+    write_corpus(tmp / "train.spacy")
+    option = "--components.lstm_ner.model.embed.include_static_vectors"
+    return tmp, spacy_train(tmp, "out", *SMALL, option, "true", check=False)
+
+
+def test_static_vectors_without_a_table_stop_at_initialize(without_a_table):
+    tmp, result = without_a_table
     assert result.returncode != 0
-    assert "vectors" in (result.stdout + result.stderr).lower()
+    assert "Initializing pipeline" in result.stdout and "Training pipeline" not in result.stdout
+    assert not (tmp / "out" / "model-last").exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="spaCy's StaticVectors fails first, on the empty table: "
+    "IndexError: index -1 is out of bounds for axis 0 with size 0",
+)
+def test_static_vectors_without_a_table_fail_clearly(without_a_table):
+    """The error says which setting needs a table and how to give one."""
+    _, result = without_a_table
+    _, _, message = result.stderr.partition("ValueError: ")
+    assert "include_static_vectors" in message
+    assert "[initialize] vectors" in message or "--paths.vectors" in message
 
 
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.cfg")))
