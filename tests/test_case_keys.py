@@ -1,15 +1,8 @@
 """`python -m spacy_lstm_ner.case_keys`: capitalised forms share their word's row."""
-import subprocess
-import sys
-
 import numpy
 import spacy
 
-from conftest import init_vectors
-
-
-def run_case_keys(path):
-    return subprocess.run([sys.executable, "-m", "spacy_lstm_ner.case_keys", str(path)], capture_output=True, text=True)
+from util import init_vectors, run_case_keys
 
 
 def test_title_and_upper_forms_find_the_lowercase_row(tmp_path):

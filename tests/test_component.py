@@ -1,7 +1,4 @@
 """The lstm_ner component in real pipelines: training, prediction, serialization."""
-import subprocess
-import sys
-
 import numpy
 import pytest
 import spacy
@@ -10,15 +7,7 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import fix_random_seed, make_tempdir
 
-from conftest import TRAIN_DATA, make_examples, small_model_config, train_pipeline
-
-GOLD = [
-    [(text[start:end], label) for start, end, label in ents] for text, ents in TRAIN_DATA
-]
-
-
-def ents_of(doc):
-    return [(ent.text, ent.label_) for ent in doc.ents]
+from util import GOLD, TRAIN_DATA, ents_of, make_examples, run_python, small_model_config, train_pipeline
 
 
 @pytest.mark.parametrize("scheme", ["BILUO", "IOB"])
@@ -78,10 +67,7 @@ def test_load_in_fresh_process(trained_nlp):
     )
     with make_tempdir() as tmp:
         trained_nlp.to_disk(tmp)
-        result = subprocess.run(
-            [sys.executable, "-c", code, str(tmp), text], capture_output=True, text=True
-        )
-    assert result.returncode == 0, result.stderr
+        result = run_python("-c", code, tmp, text)
     assert result.stdout.strip() == str(ents_of(trained_nlp(text)))
 
 

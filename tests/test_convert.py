@@ -1,8 +1,6 @@
 import gzip
 import itertools
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +14,8 @@ from spacy_lstm_ner.convert import (
     parse_splits,
     read_gmb_csv,
 )
+from util import GMB_CSV, ents_of, run_convert
 
-ASSET = Path(__file__).parent.parent / "assets" / "gmb" / "ner_dataset.csv.gz"
 HEADER = "Sentence #,Word,POS,Tag"
 VALID_ROWS = [
     "Sentence: 1,Thousands,NNS,O",
@@ -56,10 +54,6 @@ def valid_csv(tmp_path) -> Path:
     return write_csv(tmp_path / "gmb.csv", VALID_ROWS)
 
 
-def ents(doc):
-    return [(ent.text, ent.label_) for ent in doc.ents]
-
-
 def test_read_gmb_csv_parses_quoted_and_cp1252_tokens(valid_csv):
     sentences = list(read_gmb_csv(valid_csv))
     assert [s.id for s in sentences] == [1, 2, 3, 5]
@@ -76,10 +70,10 @@ def test_gmb_to_docs_sets_words_entities_and_pos(valid_csv):
     docs = list(gmb_to_docs(valid_csv))
     assert len(docs) == 4
     assert docs[0].text == 'Thousands marched in New York , " \u201cpeace\u201d Smith said'
-    assert ents(docs[0]) == [("New York", "geo"), ("Smith", "per")]
-    assert ents(docs[1]) == [("Obama", "per"), ("Paris", "geo"), ("Monday", "tim")]
-    assert ents(docs[2]) == []
-    assert ents(docs[3]) == [("United Nations", "org")]
+    assert ents_of(docs[0]) == [("New York", "geo"), ("Smith", "per")]
+    assert ents_of(docs[1]) == [("Obama", "per"), ("Paris", "geo"), ("Monday", "tim")]
+    assert ents_of(docs[2]) == []
+    assert ents_of(docs[3]) == [("United Nations", "org")]
     assert [t.tag_ for t in docs[1]] == ["NNP", "VBD", "NNP", "IN", "NNP"]
     assert [t.ent_iob_ for t in docs[2]] == ["O", "O", "O"]
     assert not docs[2][-1].whitespace_ and docs[2][0].whitespace_ == " "
@@ -97,7 +91,7 @@ def test_convert_writes_splits_that_round_trip(valid_csv, tmp_path):
     }
     assert sorted(p.name for p in (tmp_path / "corpus").iterdir()) == ["dev.spacy", "train.spacy"]
     assert [doc.text for doc in read["train"]] == [doc.text for doc in gmb_to_docs(valid_csv)][:2]
-    assert [ents(doc) for doc in read["train"]] == [
+    assert [ents_of(doc) for doc in read["train"]] == [
         [("New York", "geo"), ("Smith", "per")],
         [("Obama", "per"), ("Paris", "geo"), ("Monday", "tim")],
     ]
@@ -194,31 +188,25 @@ def test_parse_splits():
             parse_splits(bad)
 
 
-def run_cli(*args):
-    command = [sys.executable, "-m", "spacy_lstm_ner.convert", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
-
-
 def test_cli_converts(valid_csv, tmp_path):
-    result = run_cli(valid_csv, tmp_path / "corpus", "--splits", "train:1-3,test:5-5")
-    assert result.returncode == 0, result.stderr
+    result = run_convert(valid_csv, tmp_path / "corpus", "--splits", "train:1-3,test:5-5")
     assert re.search(r"train\.spacy\s+1-3\s+3\s+18\s+5", result.stderr)
     nlp = spacy.blank("en")
     test_docs = DocBin().from_disk(tmp_path / "corpus" / "test.spacy").get_docs(nlp.vocab)
-    assert [ents(doc) for doc in test_docs] == [[("United Nations", "org")]]
+    assert [ents_of(doc) for doc in test_docs] == [[("United Nations", "org")]]
 
 
 def test_cli_fails_with_line_on_malformed_file(tmp_path):
     path = write_csv(tmp_path / "bad.csv", ["Sentence: 1,a,DT,O", ",b,NN,X-geo"])
-    result = run_cli(path, tmp_path / "corpus")
+    result = run_convert(path, tmp_path / "corpus", check=False)
     assert result.returncode != 0
     assert f"{path}, line 3: tag 'X-geo'" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "corpus").exists()
 
 
-@pytest.mark.skipif(not ASSET.exists(), reason="GMB corpus not in assets/")
+@pytest.mark.skipif(not GMB_CSV.exists(), reason="GMB corpus not in assets/")
 def test_real_corpus_opening_sentences():
-    first, second = itertools.islice(read_gmb_csv(ASSET), 2)
+    first, second = itertools.islice(read_gmb_csv(GMB_CSV), 2)
     assert (first.id, len(first.words), second.id) == (1, 24, 2)
     assert first.words[6] == "London" and first.tags[6] == "B-geo" and first.pos[6] == "NNP"

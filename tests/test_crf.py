@@ -8,9 +8,9 @@ import spacy
 from spacy.training import Example
 from spacy.util import make_tempdir
 
-from conftest import TRAIN_DATA, make_examples, overfit_pipeline, small_model_config, train_pipeline
 from spacy_lstm_ner.crf import NEVER, clamp_to_gold, forward_backward, pad_emissions, restrict
 from spacy_lstm_ner.decoding import crf_viterbi_decode
+from util import GOLD, TRAIN_DATA, crf_config, ents_of, make_examples, overfit_pipeline, train_pipeline
 
 
 def random_chain(rng, n_tags, forbid=0.3):
@@ -134,20 +134,9 @@ def test_gradient_matches_finite_differences():
         assert d_transitions[i, j] == pytest.approx(numerical, abs=1e-5)
 
 
-def crf_config(**overrides):
-    return small_model_config(**{"@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v1", **overrides})
-
-
 @pytest.fixture(scope="module")
 def crf_nlp():
     return overfit_pipeline(crf_config())
-
-
-def ents_of(doc):
-    return [(ent.text, ent.label_) for ent in doc.ents]
-
-
-GOLD = [[(text[s:e], label) for s, e, label in ents] for text, ents in TRAIN_DATA]
 
 
 @pytest.mark.parametrize("scheme", ["BILUO", "IOB"])

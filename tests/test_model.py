@@ -5,7 +5,7 @@ import spacy
 from spacy.util import registry
 from thinc.api import Config
 
-from conftest import make_examples, small_model_config, train_pipeline
+from util import make_examples, small_model_config, train_pipeline
 
 TEXTS = [
     "Short one.",

@@ -1,9 +1,6 @@
-"""`spacy project run` on a small slice of the shipped corpus, in a temporary copy."""
-import gzip
+"""`spacy project run` on a small slice of the shipped corpus, in temporary copies."""
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,23 +8,19 @@ import spacy
 from spacy.tokens import DocBin
 from thinc.api import Config
 
-ROOT = Path(__file__).parent.parent
+from util import ROOT, project_run, run_python, write_gmb_slice
+
 N_SENTENCES = 90
 SPLITS = "train:1-60,dev:61-75,test:76-90"
+VARS = [
+    "--vars.config", "tiny", "--vars.gmb_csv", "slice.csv", "--vars.splits", SPLITS,
+    "--vars.vectors_txt", "vectors.txt",
+]
 
 
-def write_slice(source: Path, dest: Path, n_sentences: int) -> None:
-    """The header and first `n_sentences` sentences of the GMB CSV, bytes unchanged."""
-    with gzip.open(source, "rb") as lines, dest.open("wb") as out:
-        for line in lines:
-            if line.startswith(f"Sentence: {n_sentences + 1},".encode()):
-                break
-            out.write(line)
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("project")
+def make_project(tmp: Path) -> Path:
+    """A fresh copy of the project in `tmp`: project.yml, a tiny config, the first
+    sentences of the corpus and a four-word vectors file, nothing run yet."""
     shutil.copy(ROOT / "project.yml", tmp)
     (tmp / "configs").mkdir()
     config = Config().from_disk(ROOT / "configs" / "bilstm.cfg", interpolate=False)
@@ -36,22 +29,28 @@ def project(tmp_path_factory):
     config["components"]["lstm_ner"]["model"]["hidden_width"] = 16
     config["components"]["lstm_ner"]["model"]["embed"]["widths"] = [8, 4, 4, 4]
     config.to_disk(tmp / "configs" / "tiny.cfg", interpolate=False)
-    write_slice(ROOT / "assets" / "gmb" / "ner_dataset.csv.gz", tmp / "slice.csv", N_SENTENCES)
+    write_gmb_slice(tmp / "slice.csv", N_SENTENCES)
     vectors = ["4 3", "the 0.1 0.2 0.3", "of 0.3 0.2 0.1", "iraq -0.5 0.5 0.0", "said 0.0 0.1 -0.1"]
     (tmp / "vectors.txt").write_text("\n".join(vectors) + "\n", encoding="utf8")
     return tmp
 
 
-def project_run(project_dir: Path, *args: str) -> str:
-    overrides = ["--vars.config", "tiny", "--vars.gmb_csv", "slice.csv", "--vars.splits", SPLITS,
-                 "--vars.vectors_txt", "vectors.txt"]
-    result = subprocess.run(
-        [sys.executable, "-m", "spacy", "project", "run", *args, str(project_dir), *overrides],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def trained_project(tmp_path_factory):
+    """A fresh copy after `spacy project run train`, its first command. Read only:
+    a test that runs more commands runs them in a copy of its own."""
+    project = make_project(tmp_path_factory.mktemp("project"))
+    project_run(project, "train", *VARS)
+    return project
+
+
+def copy_of(project: Path, tmp: Path) -> Path:
+    return Path(shutil.copytree(project, tmp / "project"))
 
 
 CONLL = """Sharon NNP B-PER
@@ -82,7 +81,7 @@ def test_convert_conll_uses_spacys_converter(project):
     (project / "assets" / "conll").mkdir(parents=True)
     for split in ("train", "dev", "test"):
         (project / "assets" / "conll" / f"{split}.txt").write_text(CONLL)
-    project_run(project, "convert-conll")
+    project_run(project, "convert-conll", *VARS)
     nlp = spacy.blank("en")
     docs = list(DocBin().from_disk(project / "corpus" / "conll" / "train.spacy").get_docs(nlp.vocab))
     assert [[(e.text, e.label_) for e in doc.ents] for doc in docs] == [
@@ -91,17 +90,17 @@ def test_convert_conll_uses_spacys_converter(project):
     ]
 
 
-def test_train_is_the_first_command_on_a_fresh_copy(project):
-    project_run(project, "train")
-    assert (project / "corpus" / "train.spacy").exists()
-    assert (project / "training" / "tiny" / "model-best" / "meta.json").exists()
-    with_vectors = spacy.load(project / "corpus" / "vectors")
+def test_train_is_the_first_command_on_a_fresh_copy(trained_project):
+    assert (trained_project / "corpus" / "train.spacy").exists()
+    assert (trained_project / "training" / "tiny" / "model-best" / "meta.json").exists()
+    with_vectors = spacy.load(trained_project / "corpus" / "vectors")
     assert with_vectors.vocab.vectors.shape == (4, 3)
     assert [token.has_vector for token in with_vectors("Iraq IRAQ said Paris")] == [True, True, True, False]
 
 
-def test_all_workflow_evaluates_and_packages(project):
-    output = project_run(project, "all")
+def test_all_workflow_evaluates_and_packages(trained_project, tmp_path):
+    project = copy_of(trained_project, tmp_path)
+    output = project_run(project, "all", *VARS)
     assert "Skipping 'convert'" in output and "Skipping 'train'" in output
     metrics = json.loads((project / "metrics" / "tiny.json").read_text())
     for key in ("ents_p", "ents_r", "ents_f", "token_acc", "entity_token_acc", "speed"):
@@ -112,9 +111,22 @@ def test_all_workflow_evaluates_and_packages(project):
     assert any(req.startswith("spacy-lstm-ner") for req in requirements), requirements
 
 
-def test_resume_goes_on_from_model_last(project):
-    project_run(project, "train")
-    project_run(project, "resume")
-    resumed = json.loads((project / "training" / "tiny-resumed" / "model-last" / "meta.json").read_text())
-    trained = json.loads((project / "training" / "tiny" / "model-last" / "meta.json").read_text())
+def test_resume_goes_on_from_model_last(trained_project, tmp_path):
+    """With the learning rate at 0 (and no averaged weights), a run saves the
+    weights it started from: the resumed run's are model-last's, a run without
+    the resume callback's are not."""
+    project = copy_of(trained_project, tmp_path)
+    config = Config().from_disk(project / "configs" / "tiny.cfg", interpolate=False)
+    config["training"].update({"max_steps": 2, "eval_frequency": 1})
+    config["training"]["optimizer"].update({"learn_rate": 0.0, "use_averages": False})
+    config.to_disk(project / "configs" / "tiny.cfg", interpolate=False)
+    project_run(project, "resume", *VARS)
+    paths = ["--paths.train", "corpus/train.spacy", "--paths.dev", "corpus/dev.spacy"]
+    run_python("-m", "spacy", "train", "configs/tiny.cfg", "--output", "training/tiny-fresh", *paths, cwd=project)
+    model_last = {name: project / "training" / name / "model-last" for name in ("tiny", "tiny-resumed", "tiny-fresh")}
+    resumed = json.loads((model_last["tiny-resumed"] / "meta.json").read_text())
+    trained = json.loads((model_last["tiny"] / "meta.json").read_text())
     assert resumed["labels"] == trained["labels"]
+    weights = {name: (path / "lstm_ner" / "model").read_bytes() for name, path in model_last.items()}
+    assert weights["tiny-resumed"] == weights["tiny"]
+    assert weights["tiny-fresh"] != weights["tiny"]

@@ -6,6 +6,8 @@ import spacy
 from spacy.language import Language
 from spacy.util import registry
 
+from util import run_python
+
 REGISTRIES = {
     "spacy_factories": "factories",
     "spacy_architectures": "architectures",
@@ -46,16 +48,11 @@ def test_entry_point_resolves_in_registry(group, entry_point):
 
 def test_add_pipe_by_name_in_fresh_process():
     """`add_pipe("lstm_ner")` works without importing the package first."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, spacy; nlp = spacy.blank('en'); nlp.add_pipe('lstm_ner'); "
         "assert 'spacy_lstm_ner' in sys.modules; print(nlp.pipe_names)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert "['lstm_ner']" in result.stdout
+    assert "['lstm_ner']" in run_python("-c", code).stdout
 
 
 def test_default_scorer_and_weights():

@@ -2,8 +2,6 @@
 import hashlib
 import json
 import random
-import subprocess
-import sys
 
 import numpy
 import pytest
@@ -12,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.util import make_tempdir
 
-from conftest import TRAIN_DATA
+from util import TRAIN_DATA, ent_offsets, run_python
 
 TEXTS = [text for text, _ in TRAIN_DATA] + [
     "",
@@ -30,10 +28,6 @@ MESSY_TEXT = st.lists(
     ),
     max_size=25,
 ).map("".join)
-
-
-def ents_of(doc):
-    return [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
 
 
 def assert_valid_ents(doc, labels):
@@ -68,10 +62,10 @@ def test_any_text_gets_valid_entities(trained_nlp, text):
     seed=st.integers(0, 1000),
 )
 def test_entities_do_not_depend_on_batch_mates_size_or_order(trained_nlp, texts, batch_size, seed):
-    alone = {text: ents_of(trained_nlp(text)) for text in texts}
+    alone = {text: ent_offsets(trained_nlp(text)) for text in texts}
     shuffled = random.Random(seed).sample(texts, len(texts))
     for doc in trained_nlp.pipe(shuffled, batch_size=batch_size):
-        assert ents_of(doc) == alone[doc.text]
+        assert ent_offsets(doc) == alone[doc.text]
 
 
 def test_docs_from_another_vocab(trained_nlp):
@@ -79,7 +73,7 @@ def test_docs_from_another_vocab(trained_nlp):
     for text in TEXTS:
         doc = trained_nlp(other.make_doc(text))
         assert doc.vocab is other.vocab
-        assert ents_of(doc) == ents_of(trained_nlp(text))
+        assert ent_offsets(doc) == ent_offsets(trained_nlp(text))
 
 
 def test_as_tuples_keeps_each_context_with_its_doc(trained_nlp):
@@ -87,16 +81,7 @@ def test_as_tuples_keeps_each_context_with_its_doc(trained_nlp):
     results = list(trained_nlp.pipe(pairs, as_tuples=True, batch_size=3))
     assert [context["id"] for _, context in results] == list(range(len(TEXTS)))
     for doc, context in results:
-        assert ents_of(doc) == ents_of(trained_nlp(TEXTS[context["id"]]))
-
-
-def run_python(code, *args, timeout=300):
-    result = subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)],
-        capture_output=True, text=True, timeout=timeout,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+        assert ent_offsets(doc) == ent_offsets(trained_nlp(TEXTS[context["id"]]))
 
 
 def test_two_processes_give_the_same_entities_as_one(saved_model):
@@ -109,7 +94,7 @@ def test_two_processes_give_the_same_entities_as_one(saved_model):
         "two = ents(nlp.pipe(texts, batch_size=4, n_process=2)); "
         "print(json.dumps([one, two]))"
     )
-    one, two = json.loads(run_python(code, saved_model, json.dumps(TEXTS), timeout=180))
+    one, two = json.loads(run_python("-c", code, saved_model, json.dumps(TEXTS), timeout=180).stdout)
     assert any(one)
     assert two == one
 
@@ -126,7 +111,7 @@ def test_predictions_are_bit_identical_across_loads(saved_model):
         "print(hashlib.sha256(numpy.concatenate(scores).tobytes()).hexdigest())"
     )
     in_process = [scores_digest(spacy.load(saved_model), TEXTS) for _ in range(2)]
-    fresh = [run_python(code, saved_model, json.dumps(TEXTS)).strip() for _ in range(2)]
+    fresh = [run_python("-c", code, saved_model, json.dumps(TEXTS)).stdout.strip() for _ in range(2)]
     assert in_process[0] == in_process[1] == fresh[0] == fresh[1]
 
 
@@ -141,7 +126,7 @@ def test_long_document_memory_grows_linearly(saved_model):
         "long = nlp(sentence * 4000); after_long = peak(); "
         "print(len(short), len(long), after_short - base, after_long - base)"
     )
-    n_short, n_long, short_kib, long_kib = map(int, run_python(code, saved_model).split())
+    n_short, n_long, short_kib, long_kib = map(int, run_python("-c", code, saved_model).stdout.split())
     assert (n_short, n_long) == (5000, 20000)
     assert short_kib < 64 * 1024
     assert long_kib < 8 * max(short_kib, 4 * 1024)

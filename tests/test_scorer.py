@@ -5,6 +5,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from spacy_lstm_ner.scorer import score_lstm_ner
+from util import make_examples
 
 
 @pytest.fixture
@@ -67,8 +68,6 @@ def test_unannotated_reference_gives_no_figures(vocab):
 
 
 def test_scorer_runs_through_nlp_evaluate(trained_nlp):
-    from conftest import make_examples
-
     scores = trained_nlp.evaluate(make_examples(trained_nlp))
     assert scores["ents_f"] == 1.0
     assert scores["token_acc"] == 1.0 and scores["entity_token_acc"] == 1.0

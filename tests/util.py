@@ -1,0 +1,151 @@
+"""Helpers shared by the tests: the toy corpus, small model configs, training in
+process, corpus and vectors writers, and runners for `python -m ...` subprocesses."""
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy
+import spacy
+from spacy.tokens import DocBin
+from spacy.training import Example
+
+ROOT = Path(__file__).parent.parent
+CONFIG = ROOT / "configs" / "bilstm.cfg"
+GMB_CSV = ROOT / "assets" / "gmb" / "ner_dataset.csv.gz"
+
+TRAIN_DATA = [
+    ("Sharon flew to Miami last Friday.", [(0, 6, "PER"), (15, 20, "GEO"), (21, 32, "TIM")]),
+    ("Apple opened an office in Berlin.", [(0, 5, "ORG"), (26, 32, "GEO")]),
+    ("The United Nations met in New York on Monday.", [(4, 18, "ORG"), (26, 34, "GEO"), (38, 44, "TIM")]),
+    ("Angela Merkel visited Paris.", [(0, 13, "PER"), (22, 27, "GEO")]),
+    ("Nothing happened here.", []),
+]
+GOLD = [[(text[start:end], label) for start, end, label in ents] for text, ents in TRAIN_DATA]
+
+
+def ents_of(doc):
+    """The (text, label) of each entity of `doc`, the form of GOLD."""
+    return [(ent.text, ent.label_) for ent in doc.ents]
+
+
+def ent_offsets(doc):
+    """The (start_char, end_char, label) of each entity of `doc`."""
+    return [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
+
+
+def make_examples(nlp, data=TRAIN_DATA):
+    return [Example.from_dict(nlp.make_doc(text), {"entities": ents}) for text, ents in data]
+
+
+def train_pipeline(nlp, examples, n_iter=100):
+    """Initialize and update `nlp` on `examples`; return the losses per step."""
+    optimizer = nlp.initialize(lambda: examples)
+    history = []
+    for _ in range(n_iter):
+        losses = {}
+        nlp.update(examples, sgd=optimizer, losses=losses)
+        history.append(losses["lstm_ner"])
+    return history
+
+
+def small_model_config(**overrides):
+    config = {
+        "@architectures": "spacy_lstm_ner.BiLSTMTagger.v1",
+        "hidden_width": 32,
+        "depth": 1,
+        "bidirectional": True,
+        "dropout": 0.0,
+        "embed": {
+            "@architectures": "spacy.MultiHashEmbed.v2",
+            "width": 32,
+            "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+            "rows": [1000, 500, 500, 50],
+            "include_static_vectors": False,
+        },
+    }
+    config.update(overrides)
+    return config
+
+
+def crf_config(**overrides):
+    return small_model_config(**{"@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v1", **overrides})
+
+
+def overfit_pipeline(model_config):
+    """A blank English pipeline whose lstm_ner is overfit on TRAIN_DATA."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_ner", config={"model": model_config})
+    train_pipeline(nlp, make_examples(nlp))
+    return nlp
+
+
+def write_corpus(path, data=TRAIN_DATA):
+    """`data` as a DocBin of annotated docs at `path`."""
+    nlp = spacy.blank("en")
+    DocBin(docs=[eg.reference for eg in make_examples(nlp, data)]).to_disk(path)
+
+
+def init_vectors(tmp, lines):
+    """A vectors table made by `spacy init vectors` from word2vec text `lines`, in tmp/vectors."""
+    (tmp / "vectors.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
+    run_python("-m", "spacy", "init", "vectors", "en", tmp / "vectors.txt", tmp / "vectors")
+    return tmp / "vectors"
+
+
+def write_vectors(tmp, width=5):
+    """A small vectors table over TRAIN_DATA's words in tmp/vectors; return the words."""
+    words = sorted({token.text for eg in make_examples(spacy.blank("en")) for token in eg.reference})
+    rng = numpy.random.default_rng(0)
+    lines = [f"{len(words)} {width}"] + [" ".join([w, *map(str, rng.normal(size=width).round(4))]) for w in words]
+    init_vectors(tmp, lines)
+    return words
+
+
+def write_gmb_slice(dest: Path, n_sentences: int) -> Path:
+    """The header and first `n_sentences` sentences of the shipped GMB CSV, bytes unchanged."""
+    with gzip.open(GMB_CSV, "rb") as lines, dest.open("wb") as out:
+        for line in lines:
+            if line.startswith(f"Sentence: {n_sentences + 1},".encode()):
+                break
+            out.write(line)
+    return dest
+
+
+def convert_gmb_slice(tmp: Path, n_sentences: int, splits: str) -> Path:
+    """The first `n_sentences` sentences of the shipped corpus, converted to DocBins in tmp/corpus."""
+    csv = write_gmb_slice(tmp / "slice.csv", n_sentences)
+    run_convert(csv, tmp / "corpus", "--splits", splits)
+    return tmp / "corpus"
+
+
+def run_python(*args, check=True, cwd=None, timeout=600):
+    """`python *args` in a subprocess; with `check`, assert that it exits 0,
+    showing its output if not."""
+    result = subprocess.run(
+        [sys.executable, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def spacy_train(tmp, output, *overrides, train="train.spacy", dev="train.spacy", check=True, config=CONFIG):
+    """`spacy train config` on tmp/train and tmp/dev into tmp/output."""
+    paths = ["--paths.train", tmp / train, "--paths.dev", tmp / dev]
+    return run_python("-m", "spacy", "train", config, "--output", tmp / output, *paths, *overrides, check=check)
+
+
+def project_run(project_dir, command, *overrides):
+    """`spacy project run command project_dir *overrides`; its stdout."""
+    return run_python("-m", "spacy", "project", "run", command, project_dir, *overrides).stdout
+
+
+def run_convert(*args, check=True):
+    """`python -m spacy_lstm_ner.convert *args`."""
+    return run_python("-m", "spacy_lstm_ner.convert", *args, check=check, timeout=120)
+
+
+def run_case_keys(path):
+    """`python -m spacy_lstm_ner.case_keys path`, whatever its exit status."""
+    return run_python("-m", "spacy_lstm_ner.case_keys", path, check=False)
