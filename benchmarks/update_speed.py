@@ -12,7 +12,6 @@ import statistics
 import time
 from itertools import islice
 
-import spacy
 import torch
 from spacy.tokens import DocBin
 from spacy.training import Example

@@ -247,11 +247,22 @@ class LSTMEntityRecognizer(TrainablePipe):
                 f"{self.name} found no entity labels: the training examples carry "
                 "no entities and no labels were given at initialize."
             )
+        self._check_vectors()
         doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
         for ref in ("output_layer", "crf"):
             if self.model.has_ref(ref):
                 self.model.get_ref(ref).set_dim("nO", len(self.tags), force=True)
         self.model.initialize(X=doc_sample)
+
+    def _check_vectors(self) -> None:
+        uses_vectors = any(node.name == "static_vectors" for node in self.model.walk())
+        if uses_vectors and self.vocab.vectors.shape[0] == 0:
+            raise ValueError(
+                f"{self.name}'s model embeds static vectors (include_static_vectors = "
+                "true), but the vocab has no vectors table: give one in [initialize] "
+                "vectors, e.g. --paths.vectors corpus/vectors from `spacy project run "
+                "vectors`, or set include_static_vectors = false."
+            )
 
     def _check_label(self, label: str) -> None:
         if not isinstance(label, str) or not label.strip():

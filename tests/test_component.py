@@ -3,7 +3,7 @@ import numpy
 import pytest
 import spacy
 import srsly
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import fix_random_seed, make_tempdir
 
@@ -234,13 +234,3 @@ def test_same_seed_trains_identical_weights():
         return nlp.get_pipe("lstm_ner").model.to_bytes()
 
     assert train_once() == train_once()
-
-
-def test_update_drop_leaves_the_lstm_dropout_as_configured():
-    nlp = spacy.blank("en")
-    nlp.add_pipe("lstm_ner", config={"model": small_model_config(dropout=0.2)})
-    examples = make_examples(nlp)
-    optimizer = nlp.initialize(lambda: examples)
-    nlp.update(examples, drop=0.5, sgd=optimizer)
-    lstm = nlp.get_pipe("lstm_ner").model.get_ref("lstm").shims[0]._model
-    assert lstm.dropout.p == 0.2

@@ -5,7 +5,6 @@ import itertools
 import numpy
 import pytest
 import spacy
-from spacy.training import Example
 from spacy.util import make_tempdir
 
 from spacy_lstm_ner.crf import NEVER, clamp_to_gold, forward_backward, pad_emissions, restrict

@@ -103,7 +103,7 @@ def test_all_workflow_evaluates_and_packages(trained_project, tmp_path):
     output = project_run(project, "all", *VARS)
     assert "Skipping 'convert'" in output and "Skipping 'train'" in output
     metrics = json.loads((project / "metrics" / "tiny.json").read_text())
-    for key in ("ents_p", "ents_r", "ents_f", "token_acc", "entity_token_acc", "speed"):
+    for key in ("ents_p", "ents_r", "ents_f", "ner_tag_acc", "ner_entity_tag_acc", "speed"):
         assert metrics[key] is not None
     assert metrics["ents_per_type"]
     meta_path = next((project / "packages").glob("*/meta.json"))

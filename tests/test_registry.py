@@ -31,10 +31,13 @@ def test_entry_points_are_declared():
         ("spacy_factories", "lstm_ner"),
         ("spacy_architectures", "spacy_lstm_ner.BiLSTMTagger.v1"),
         ("spacy_architectures", "spacy_lstm_ner.BiLSTMCRFTagger.v1"),
+        ("spacy_architectures", "spacy_lstm_ner.BiLSTMCRFTagger.v2"),
         ("spacy_architectures", "spacy_lstm_ner.WordEmbed.v1"),
         ("spacy_architectures", "spacy_lstm_ner.FeatureEmbed.v1"),
         ("spacy_scorers", "spacy_lstm_ner.masked_accuracy_scorer.v1"),
+        ("spacy_scorers", "spacy_lstm_ner.masked_accuracy_scorer.v2"),
         ("spacy_callbacks", "spacy_lstm_ner.resume_from.v1"),
+        ("spacy_callbacks", "spacy_lstm_ner.check_dev_labels.v1"),
     }
 
 
@@ -58,7 +61,7 @@ def test_add_pipe_by_name_in_fresh_process():
 def test_default_scorer_and_weights():
     nlp = spacy.blank("en")
     ner = nlp.add_pipe("lstm_ner")
-    assert ner.scorer is registry.scorers.get("spacy_lstm_ner.masked_accuracy_scorer.v1")()
+    assert ner.scorer is registry.scorers.get("spacy_lstm_ner.masked_accuracy_scorer.v2")()
     weights = nlp.config["training"]["score_weights"]
     assert weights["ents_f"] == 1.0
-    assert weights["token_acc"] == 0.0 and weights["entity_token_acc"] == 0.0
+    assert weights["ner_tag_acc"] == 0.0 and weights["ner_entity_tag_acc"] == 0.0

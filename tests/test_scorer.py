@@ -33,9 +33,9 @@ def examples(vocab):
 def test_token_accuracy_counts_only_annotated_tokens(examples):
     scores = score_lstm_ner(examples)
     # 8 annotated tokens; York and Paris are wrong; "today" never counts.
-    assert scores["token_acc"] == pytest.approx(6 / 8)
+    assert scores["ner_tag_acc"] == pytest.approx(6 / 8)
     # 4 tokens inside gold entities: Sharon and New are right.
-    assert scores["entity_token_acc"] == pytest.approx(2 / 4)
+    assert scores["ner_entity_tag_acc"] == pytest.approx(2 / 4)
 
 
 def test_entity_scores_match_spacy_ner_conventions(examples):
@@ -54,8 +54,8 @@ def test_all_outside_tagger_scores_zero_on_entity_tokens(vocab):
     words = ["Sharon", "flew", "to", "Miami", "and", "back", "home", "again"]
     gold = ["B-PER", "O", "O", "B-GEO", "O", "O", "O", "O"]
     scores = score_lstm_ner([example(vocab, words, gold, ["O"] * len(words))])
-    assert scores["token_acc"] == pytest.approx(6 / 8)
-    assert scores["entity_token_acc"] == 0.0
+    assert scores["ner_tag_acc"] == pytest.approx(6 / 8)
+    assert scores["ner_entity_tag_acc"] == 0.0
     assert scores["ents_r"] == 0.0
 
 
@@ -63,11 +63,11 @@ def test_unannotated_reference_gives_no_figures(vocab):
     words = ["Nothing", "annotated"]
     eg = Example(Doc(vocab, words=words, ents=["B-PER", "O"]), Doc(vocab, words=words))
     scores = score_lstm_ner([eg])
-    assert scores["token_acc"] is None and scores["entity_token_acc"] is None
+    assert scores["ner_tag_acc"] is None and scores["ner_entity_tag_acc"] is None
     assert scores["ents_f"] is None
 
 
 def test_scorer_runs_through_nlp_evaluate(trained_nlp):
     scores = trained_nlp.evaluate(make_examples(trained_nlp))
     assert scores["ents_f"] == 1.0
-    assert scores["token_acc"] == 1.0 and scores["entity_token_acc"] == 1.0
+    assert scores["ner_tag_acc"] == 1.0 and scores["ner_entity_tag_acc"] == 1.0

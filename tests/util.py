@@ -69,7 +69,7 @@ def small_model_config(**overrides):
 
 
 def crf_config(**overrides):
-    return small_model_config(**{"@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v1", **overrides})
+    return small_model_config(**{"@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2", **overrides})
 
 
 def overfit_pipeline(model_config):
