@@ -211,6 +211,24 @@ def test_loading_a_truncated_file_names_it(trained_nlp, name):
             fresh.from_disk(tmp)
 
 
+@pytest.mark.parametrize("part", ["model", "cfg"])
+def test_loading_damaged_bytes_names_the_part(trained_nlp, part):
+    data = srsly.msgpack_loads(trained_nlp.get_pipe("lstm_ner").to_bytes())
+    data[part] = data[part][: len(data[part]) // 2]
+    fresh = spacy.blank("en").add_pipe("lstm_ner", config={"model": small_model_config()})
+    with pytest.raises(ValueError, match=f"Cannot load lstm_ner: the bytes' {part} is damaged"):
+        fresh.from_bytes(srsly.msgpack_dumps(data))
+
+
+def test_errors_name_the_component_as_the_pipeline_calls_it(trained_nlp):
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("lstm_ner", name="gmb_ner", source=trained_nlp)
+    with pytest.raises(ValueError, match="Cannot add the label 'NEW' to gmb_ner"):
+        ner.add_label("NEW")
+    with pytest.raises(ValueError, match="gmb_ner labels must be non-empty strings"):
+        ner.add_label(" ")
+
+
 def test_loading_weights_of_another_label_set_is_refused(trained_nlp):
     with make_tempdir() as tmp:
         fresh = saved_component(trained_nlp, tmp)

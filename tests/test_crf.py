@@ -7,8 +7,15 @@ import pytest
 import spacy
 from spacy.util import make_tempdir
 
-from spacy_lstm_ner.crf import NEVER, clamp_to_gold, forward_backward, pad_emissions, restrict
-from spacy_lstm_ner.decoding import crf_viterbi_decode
+from spacy_lstm_ner.crf import (
+    NEVER,
+    CRFOutput,
+    clamp_to_gold,
+    crf_viterbi_decode,
+    forward_backward,
+    pad_emissions,
+    restrict,
+)
 from util import GOLD, TRAIN_DATA, crf_config, ents_of, make_examples, overfit_pipeline, train_pipeline
 
 
@@ -166,27 +173,28 @@ def test_crf_loss_gradient_matches_finite_differences(crf_nlp):
     ner = crf_nlp.get_pipe("lstm_ner")
     examples = make_examples(crf_nlp, TRAIN_DATA[:3])
     examples[1].reference.set_ents([], default="missing")
-    scores = [s.astype("float64") for s in ner.model.predict([eg.predicted for eg in examples])]
-    loss, d_scores = ner.get_loss(examples, scores)
+    output = ner.model.predict([eg.predicted for eg in examples])
+    scores = [s.astype("float64") for s in output.emissions]
+    loss, d_output = ner.get_loss(examples, CRFOutput(scores, output.chain))
     eps = 1e-4
     for i, t, k in [(0, 0, 0), (0, 3, 5), (1, 2, 1), (2, 4, 7), (2, 0, 12)]:
         bumped = [s.copy() for s in scores]
         bumped[i][t, k] += eps
-        numerical = (ner.get_loss(examples, bumped)[0] - loss) / eps
-        assert d_scores[i][t, k] == pytest.approx(numerical, abs=1e-4)
-    assert not numpy.asarray(d_scores[1]).any()
+        numerical = (ner.get_loss(examples, CRFOutput(bumped, output.chain))[0] - loss) / eps
+        assert d_output.emissions[i][t, k] == pytest.approx(numerical, abs=1e-4)
+    assert not numpy.asarray(d_output.emissions[1]).any()
 
 
 def test_crf_loss_of_a_doc_does_not_depend_on_its_batch(crf_nlp):
     ner = crf_nlp.get_pipe("lstm_ner")
     examples = make_examples(crf_nlp)
     alone = examples[3]
-    scores = ner.model.predict([eg.predicted for eg in examples])
-    loss_alone, (d_alone,) = ner.get_loss([alone], [scores[3]])
+    output = ner.model.predict([eg.predicted for eg in examples])
+    _, d_alone = ner.get_loss([alone], CRFOutput([output.emissions[3]], output.chain))
     n_alone = len(alone.predicted)
     n_all = sum(len(eg.predicted) for eg in examples)
-    _, d_all = ner.get_loss(examples, scores)
-    numpy.testing.assert_allclose(d_all[3] * n_all / n_alone, d_alone, atol=1e-6)
+    _, d_all = ner.get_loss(examples, output)
+    numpy.testing.assert_allclose(d_all.emissions[3] * n_all / n_alone, d_alone.emissions[0], atol=1e-6)
 
 
 def test_invalid_gold_sequence_is_refused_naming_the_doc(crf_nlp, monkeypatch):

@@ -5,7 +5,7 @@ import spacy
 from spacy.util import registry
 from thinc.api import Config
 
-from util import make_examples, small_model_config, train_pipeline
+from util import crf_config, make_examples, small_model_config, train_pipeline
 
 TEXTS = [
     "Short one.",
@@ -69,8 +69,10 @@ def test_unidirectional_lstm_has_half_width():
 )
 def test_bad_model_settings_fail_at_construction(setting, value):
     nlp = spacy.blank("en")
-    with pytest.raises(ValueError, match=f"{setting}.*{value}"):
+    with pytest.raises(ValueError, match=f"BiLSTMTagger {setting}.*{value}"):
         nlp.add_pipe("lstm_ner", config={"model": small_model_config(**{setting: value})})
+    with pytest.raises(ValueError, match=f"BiLSTMCRFTagger {setting}.*{value}"):
+        nlp.add_pipe("lstm_ner", config={"model": crf_config(**{setting: value})})
 
 
 def test_unknown_scheme_fails_at_construction():
