@@ -2,6 +2,7 @@
 from typing import Dict, List, Sequence, Tuple
 
 import numpy
+from thinc.backends import get_array_ops
 
 from .tags import begin_mask, placeholder_tags, transition_mask
 
@@ -14,7 +15,8 @@ def softmax_decode(
     `no_entity_start[i]` is True."""
     if not log_probs:
         return []
-    scores = [numpy.array(doc_scores, dtype="float32") for doc_scores in log_probs]
+    ops = get_array_ops(log_probs[0])
+    scores = [ops.to_numpy(doc_scores).astype("float32") for doc_scores in log_probs]
     tags = placeholder_tags(scores[0].shape[1], scheme)
     forbid_entity_starts(scores, tags, no_entity_start)
     return viterbi_decode(scores, *transition_mask(tags, scheme))
