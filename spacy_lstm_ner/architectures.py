@@ -69,19 +69,9 @@ def build_bilstm_crf_tagger(
     return _build_tagger(embed, lstm, nO, crf=True)
 
 
-@registry.architectures("spacy_lstm_ner.BiLSTMCRFTagger.v1")
-def build_bilstm_crf_tagger_v1(
-    embed: Model[List[Doc], List[Floats2d]],
-    hidden_width: int = 128,
-    depth: int = 1,
-    bidirectional: bool = True,
-    dropout: float = 0.0,
-    chunk_size: int = 32,
-    nO: Optional[int] = None,
-) -> Model[List[Doc], CRFOutput]:
-    """The v2 model, whose weights v1 pipelines share layer for layer: kept so
-    that pipelines saved with v1 load unchanged. Use v2 in new configs."""
-    return build_bilstm_crf_tagger(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO)
+# v1 pipelines share the v2 model's weights layer for layer: v1 builds the same
+# model, so that pipelines saved with it load unchanged. New configs name v2.
+registry.architectures("spacy_lstm_ner.BiLSTMCRFTagger.v1")(build_bilstm_crf_tagger)
 
 
 def _build_tagger(embed: Model, lstm: Model, nO: Optional[int], *, crf: bool) -> Model:
