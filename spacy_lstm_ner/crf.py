@@ -6,7 +6,7 @@ logs, each step's sum over tags is a matrix product of rescaled exponentials."""
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
-from thinc.api import Model, get_current_ops
+from thinc.api import Model
 from thinc.backends import get_array_ops
 from thinc.loss import Loss
 from thinc.types import Floats2d, Ints1d
@@ -127,10 +127,10 @@ def crf_decode(
 ) -> List[numpy.ndarray]:
     """Tag ids of the best valid tag sequence of each doc under the CRF, with
     no entity opening on a token where `no_entity_start[i]` is True."""
-    ops = get_array_ops(output.chain.transitions) if output.emissions else get_current_ops()
-    emissions = [ops.to_numpy(e).astype("float32") for e in output.emissions]
-    if not emissions:
+    if not output.emissions:
         return []
+    ops = get_array_ops(output.chain.transitions)
+    emissions = [ops.to_numpy(e).astype("float32") for e in output.emissions]
     tags = placeholder_tags(emissions[0].shape[1], scheme)
     forbid_entity_starts(emissions, tags, no_entity_start)
     chain = restrict_to_scheme(ChainScores(*(ops.to_numpy(p) for p in output.chain)), scheme)
