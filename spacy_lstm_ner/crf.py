@@ -11,7 +11,7 @@ from thinc.backends import get_array_ops
 from thinc.loss import Loss
 from thinc.types import Floats2d, Ints1d
 
-from .decoding import decode_paths, forbid_entity_starts
+from .decoding import decodable_scores, decode_paths
 from .tags import placeholder_tags, transition_mask
 
 # Stands for log(0) where a path is forbidden; finite, so forbidden paths
@@ -129,12 +129,8 @@ def crf_decode(
     no entity opening on a token where `no_entity_start[i]` is True."""
     if not output.emissions:
         return []
-    ops = get_array_ops(output.chain.transitions)
-    emissions = [ops.to_numpy(e).astype("float32") for e in output.emissions]
-    tags = placeholder_tags(emissions[0].shape[1], scheme)
-    forbid_entity_starts(emissions, tags, no_entity_start)
-    chain = restrict_to_scheme(ChainScores(*(ops.to_numpy(p) for p in output.chain)), scheme)
-    return crf_viterbi_decode(emissions, chain)
+    emissions = decodable_scores(output.emissions, scheme, no_entity_start)
+    return crf_viterbi_decode(emissions, restrict_to_scheme(output.chain, scheme))
 
 
 def crf_viterbi_decode(scores: Sequence[numpy.ndarray], chain: ChainScores) -> List[numpy.ndarray]:

@@ -15,21 +15,24 @@ def softmax_decode(
     `no_entity_start[i]` is True."""
     if not log_probs:
         return []
-    ops = get_array_ops(log_probs[0])
-    scores = [ops.to_numpy(doc_scores).astype("float32") for doc_scores in log_probs]
+    scores = decodable_scores(log_probs, scheme, no_entity_start)
     tags = placeholder_tags(scores[0].shape[1], scheme)
-    forbid_entity_starts(scores, tags, no_entity_start)
     return viterbi_decode(scores, *transition_mask(tags, scheme))
 
 
-def forbid_entity_starts(
-    scores: Sequence[numpy.ndarray], tags: Tuple[str, ...], tokens: Sequence[numpy.ndarray]
-) -> None:
-    """Rule out, in place, every tag that opens an entity on the tokens marked True."""
-    opens_entity = begin_mask(tags)
-    for doc_scores, doc_tokens in zip(scores, tokens):
+def decodable_scores(
+    scores: Sequence, scheme: str, no_entity_start: Sequence[numpy.ndarray]
+) -> List[numpy.ndarray]:
+    """float32 numpy copies of non-empty per-doc (n_tokens, n_tags) scores, on
+    any device, with every tag that opens an entity ruled out on the tokens
+    where `no_entity_start[i]` is True."""
+    ops = get_array_ops(scores[0])
+    copies = [ops.to_numpy(doc_scores).astype("float32") for doc_scores in scores]
+    opens_entity = begin_mask(placeholder_tags(copies[0].shape[1], scheme))
+    for doc_scores, doc_tokens in zip(copies, no_entity_start):
         if doc_tokens.any():
             doc_scores[numpy.ix_(doc_tokens, opens_entity)] = -numpy.inf
+    return copies
 
 
 def viterbi_decode(
