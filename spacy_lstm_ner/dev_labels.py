@@ -22,12 +22,14 @@ def make_check_dev_labels(path: Optional[str]) -> Callable[[Language], Language]
         if source is None or not source.exists():
             return nlp
         components = [(name, pipe) for name, pipe in nlp.pipeline if isinstance(pipe, LSTMEntityRecognizer)]
+        if not components:
+            return nlp
+        first_seen: Dict[str, str] = {}
+        for eg in Corpus(source)(nlp):
+            for ent in eg.reference.ents:
+                first_seen.setdefault(ent.label_, eg.reference.text[:60])
         for name, component in components:
-            unknown: Dict[str, str] = {}
-            for eg in Corpus(source)(nlp):
-                for ent in eg.reference.ents:
-                    if ent.label_ not in component.labels:
-                        unknown.setdefault(ent.label_, eg.reference.text[:60])
+            unknown = {label: text for label, text in first_seen.items() if label not in component.labels}
             if unknown:
                 found = "; ".join(f"{label!r} in {text!r}" for label, text in unknown.items())
                 raise ValueError(
