@@ -60,6 +60,9 @@ def _padded_lstm_forward(
 ) -> Tuple[List[Floats2d], Callable]:
     """Run the docs sorted by length, `chunk_size` at a time, so that little
     of each padded chunk is padding."""
+    from .torch_lstm import one_thread_in_forked_child
+
+    one_thread_in_forked_child()
     size = model.attrs["chunk_size"]
     order = numpy.argsort([len(X) for X in Xs], kind="stable")
     chunks = [order[start : start + size] for start in range(0, len(order), size)]
@@ -84,9 +87,6 @@ def _padded_lstm_forward(
 def _run_padded(
     model: Model, Xs: List[Floats2d], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
-    from .torch_lstm import one_thread_in_forked_child
-
-    one_thread_in_forked_child()
     ops = model.ops
     shim = model.shims[0]
     lengths = [len(X) for X in Xs]
