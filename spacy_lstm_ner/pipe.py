@@ -171,7 +171,8 @@ class LSTMEntityRecognizer(TrainablePipe):
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             tag_ids = [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
-            return Predictions(tag_ids, [[] for _ in docs], [ScoredSpans([], numpy.zeros((0,))) for _ in docs])
+            scored = [ScoredSpans([], numpy.zeros((0,))) for _ in docs] if self.score_ents else None
+            return Predictions(tag_ids, [[] for _ in docs], scored)
         scores = self.model.predict(docs)
         scheme = self.cfg["scheme"]
         spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
@@ -300,7 +301,7 @@ class LSTMEntityRecognizer(TrainablePipe):
             ])
 
         before = calibration_error(probabilities(self.cfg["temperature"]), correct)
-        self.cfg["temperature"] = fit_temperature(probabilities, correct)
+        self.cfg["temperature"] = round(fit_temperature(probabilities, correct), 6)
         after = calibration_error(probabilities(self.cfg["temperature"]), correct)
         return {"temperature": self.cfg["temperature"], "n_entities": len(correct), "ece_before": before, "ece_after": after}
 

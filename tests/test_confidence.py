@@ -1,10 +1,25 @@
 """Entity probabilities against brute-force enumeration of every tag sequence,
 for both heads and both schemes, and the scores lstm_ner writes to doc.spans."""
 import itertools
+import json
 
 import numpy
 import pytest
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.util import make_tempdir
+from util import (
+    TRAIN_DATA,
+    crf_config,
+    ent_offsets,
+    make_examples,
+    overfit_pipeline,
+    run_python,
+    small_model_config,
+    train_pipeline,
+)
 
+from spacy_lstm_ner.calibration import calibration_error, fit_temperature
 from spacy_lstm_ner.confidence import crf_weights, score_entities, softmax_weights
 from spacy_lstm_ner.crf import ChainScores, CRFOutput, crf_decode
 from spacy_lstm_ner.decoding import softmax_decode
@@ -58,7 +73,7 @@ def brute_force_spans(emissions, chain, temperature, spaces, tags, scheme):
     weights = numpy.exp(numpy.array(scores) - numpy.logaddexp.reduce(scores))
     spans = {}
     for start, end in itertools.combinations(range(n_tokens + 1), 2):
-        for label in LABELS:
+        for label in {tag.split("-", 1)[1] for tag in tags if tag != "O"}:
             wanted = entity_tags(end - start, label, scheme)
             spans[(start, end, label)] = sum(
                 weight
@@ -142,3 +157,163 @@ def test_no_span_starts_on_a_whitespace_token():
     paths = softmax_decode(output, "BILUO", spaces)
     scored = score_entities(weights, paths, offsets(paths, tags), tags, "BILUO", threshold=1e-12)
     assert scored[0].offsets and all(start != 1 for start, _, _ in scored[0].offsets)
+
+
+# The component: scores in doc.spans, round trips, settings, calibration.
+
+TEXTS = [text for text, _ in TRAIN_DATA] + ["Merkel flew to Berlin and Paris on Friday.", "", "  "]
+
+
+def scored(doc, key="lstm_ner"):
+    group = doc.spans[key]
+    return {(span.start, span.end, span.label_): float(score) for span, score in zip(group, group.attrs["scores"])}
+
+
+@pytest.fixture(scope="module", params=["softmax", "crf"])
+def head_nlp(request, trained_nlp):
+    return trained_nlp if request.param == "softmax" else overfit_pipeline(crf_config())
+
+
+def test_span_group_holds_the_entities_with_their_probabilities(head_nlp):
+    for doc in head_nlp.pipe(TEXTS):
+        group = doc.spans["lstm_ner"]
+        assert group.name == "lstm_ner"
+        assert [(s.start, s.end, s.label_) for s in group] == [(e.start, e.end, e.label_) for e in doc.ents]
+        assert len(group.attrs["scores"]) == len(group)
+        assert all(0 < p <= 1 for p in group.attrs["scores"])
+        probability = dict(zip(group, group.attrs["scores"]))
+        assert all(probability[ent] == scored(doc)[(ent.start, ent.end, ent.label_)] for ent in doc.ents)
+    assert any(doc.ents for doc in head_nlp.pipe(TEXTS))
+
+
+def test_pipeline_scores_are_the_model_probabilities(trained_nlp):
+    """A 3-token doc through the real pipeline against enumeration of its 17**3 tag paths."""
+    doc = trained_nlp("Merkel visited Paris")
+    ner = trained_nlp.get_pipe("lstm_ner")
+    (log_probs,) = ner.model.predict([trained_nlp.make_doc(doc.text)])
+    expected = brute_force_spans(log_probs, None, 1.0, [False] * 3, tuple(ner.tags), "BILUO")
+    assert doc.ents
+    for span, probability in scored(doc).items():
+        assert probability == pytest.approx(expected[span], rel=1e-5)
+
+
+def test_scores_survive_docbin_bytes_and_two_processes(trained_nlp):
+    docs = list(trained_nlp.pipe(TEXTS))
+    expected = [scored(doc) for doc in docs]
+    reloaded = list(DocBin(docs=docs).from_bytes(DocBin(docs=docs).to_bytes()).get_docs(trained_nlp.vocab))
+    assert [scored(doc) for doc in reloaded] == expected
+    assert [scored(Doc(trained_nlp.vocab).from_bytes(doc.to_bytes())) for doc in docs] == expected
+    with make_tempdir() as path:
+        trained_nlp.to_disk(path)
+        code = (
+            "import json, sys, spacy; nlp = spacy.load(sys.argv[1]); "
+            "g = lambda d: [[s.start, s.end, s.label_, float(p)] for s, p in zip(d.spans['lstm_ner'], d.spans['lstm_ner'].attrs['scores'])]; "
+            "print(json.dumps([g(d) for d in nlp.pipe(json.loads(sys.argv[2]) * 4, batch_size=2, n_process=2)]))"
+        )
+        got = json.loads(run_python("-c", code, path, json.dumps(TEXTS), timeout=180).stdout)
+    assert len(got) == len(expected * 4)
+    for doc, want in zip(got, expected * 4):
+        assert [(s, e, label) for s, e, label, _ in doc] == list(want)
+        assert [p for *_, p in doc] == pytest.approx(list(want.values()), rel=1e-5)
+
+
+def test_scores_do_not_depend_on_batch_mates(head_nlp):
+    alone = [scored(head_nlp(text)) for text in TEXTS]
+    batched = [scored(doc) for doc in head_nlp.pipe(TEXTS[::-1] + ["x " * 300], batch_size=20)][: len(TEXTS)][::-1]
+    for one, many in zip(alone, batched):
+        assert one.keys() == many.keys()
+        assert list(one.values()) == pytest.approx(list(many.values()), rel=1e-5)
+
+
+def test_threshold_adds_every_likely_span(trained_nlp):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_ner", config={"model": small_model_config(), "threshold": 1e-4, "spans_key": "candidates"})
+    train_pipeline(nlp, make_examples(nlp), n_iter=8)
+    for doc in nlp.pipe(TEXTS):
+        group = scored(doc, "candidates")
+        ents = {(e.start, e.end, e.label_) for e in doc.ents}
+        assert ents <= group.keys()
+        assert all(p >= 1e-4 for span, p in group.items() if span not in ents)
+        assert "lstm_ner" not in doc.spans
+    assert any(len(scored(doc, "candidates")) > len(doc.ents) for doc in nlp.pipe(TEXTS))
+
+
+def test_score_ents_false_writes_no_group_and_the_same_entities(trained_nlp):
+    with make_tempdir() as path:
+        trained_nlp.to_disk(path)
+        without = spacy.load(path, config={"components": {"lstm_ner": {"score_ents": False}}})
+    for text in TEXTS:
+        doc = without(text)
+        assert "lstm_ner" not in doc.spans
+        assert ent_offsets(doc) == ent_offsets(trained_nlp(text))
+
+
+def test_kept_entities_have_no_score(trained_nlp):
+    with make_tempdir() as path:
+        trained_nlp.to_disk(path)
+        nlp = spacy.load(path)
+    ruler = nlp.add_pipe("entity_ruler", before="lstm_ner")
+    ruler.add_patterns([{"label": "ORG", "pattern": "Miami"}])
+    doc = nlp(TEXTS[0])
+    kept = [ent for ent in doc.ents if ent.text == "Miami"]
+    assert kept and kept[0].label_ == "ORG"
+    probability = dict(zip(doc.spans["lstm_ner"], doc.spans["lstm_ner"].attrs["scores"]))
+    assert probability.get(kept[0]) is None
+    assert all(ent in probability for ent in doc.ents if ent.text != "Miami")
+
+
+@pytest.mark.parametrize("setting", [{"threshold": 0}, {"threshold": 1.5}, {"threshold": -0.1}, {"spans_key": ""}])
+def test_bad_settings_are_refused_by_name(setting):
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match=list(setting)[0]):
+        nlp.add_pipe("lstm_ner", config=setting)
+
+
+def test_calibration_error_and_temperature_fit():
+    assert calibration_error(numpy.array([0.95, 0.95, 0.15]), numpy.array([True, False, False])) == pytest.approx(
+        (2 * abs(0.95 - 0.5) + abs(0.15 - 0.0)) / 3
+    )
+    rng = numpy.random.default_rng(0)
+    logits = rng.normal(scale=2.0, size=20000)
+    correct = rng.random(20000) < 1 / (1 + numpy.exp(-logits))
+
+    def overconfident(temperature):
+        return 1 / (1 + numpy.exp(-3 * logits / temperature))
+
+    assert fit_temperature(overconfident, correct) == pytest.approx(3.0, rel=0.1)
+    assert calibration_error(overconfident(3.0), correct) < calibration_error(overconfident(1.0), correct) / 3
+
+
+def test_calibrate_changes_scores_not_entities_and_is_saved(head_nlp):
+    with make_tempdir() as path:
+        head_nlp.to_disk(path)
+        nlp = spacy.load(path)
+    before = [(ent_offsets(doc), scored(doc)) for doc in nlp.pipe(TEXTS)]
+    noisy = make_examples(nlp, [(text, ents[:1]) for text, ents in TRAIN_DATA])
+    result = nlp.get_pipe("lstm_ner").calibrate(noisy)
+    assert result["temperature"] != 1.0 and result["temperature"] == nlp.get_pipe("lstm_ner").cfg["temperature"]
+    assert result["ece_after"] <= result["ece_before"]
+    after = [(ent_offsets(doc), scored(doc)) for doc in nlp.pipe(TEXTS)]
+    assert [offsets for offsets, _ in after] == [offsets for offsets, _ in before]
+    assert [s for _, s in after] != [s for _, s in before]
+    with make_tempdir() as path:
+        nlp.to_disk(path)
+        assert spacy.load(path).get_pipe("lstm_ner").cfg["temperature"] == result["temperature"]
+
+
+def test_calibrate_command_fits_and_saves(trained_nlp):
+    with make_tempdir() as tmp:
+        trained_nlp.to_disk(tmp / "model")
+        DocBin(docs=[eg.reference for eg in make_examples(trained_nlp, [(t, e[:1]) for t, e in TRAIN_DATA])]).to_disk(tmp / "dev.spacy")
+        result = run_python("-m", "spacy_lstm_ner.calibrate", tmp / "model", tmp / "dev.spacy", "--output", tmp / "calibrated")
+        assert "ECE after" in result.stdout
+        temperature = spacy.load(tmp / "calibrated").get_pipe("lstm_ner").cfg["temperature"]
+        assert temperature != 1.0
+        assert spacy.load(tmp / "model").get_pipe("lstm_ner").cfg["temperature"] == 1.0
+        failed = run_python("-m", "spacy_lstm_ner.calibrate", tmp / "model", tmp / "dev.spacy", "-c", "ner", check=False)
+        assert failed.returncode != 0 and "no component 'ner'" in failed.stdout + failed.stderr
+
+
+def test_calibrate_without_predicted_entities_says_so(trained_nlp):
+    with pytest.raises(ValueError, match="predicts no entity"):
+        trained_nlp.get_pipe("lstm_ner").calibrate(make_examples(trained_nlp, [("", [])]))
