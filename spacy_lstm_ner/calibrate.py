@@ -16,6 +16,8 @@ import typer
 from spacy.training import Corpus, Example
 from wasabi import msg
 
+from .calibration import NothingToCalibrate
+
 
 def processed_examples(nlp, examples: List[Example], name: str) -> List[Example]:
     """`examples` whose predicted docs ran through the components before `name`."""
@@ -39,8 +41,13 @@ def main(
     if output is None and not Path(model).is_dir():
         msg.fail(f"{model} is not a directory: give --output, where to save the calibrated pipeline.", exits=1)
     examples = processed_examples(nlp, list(Corpus(dev_path)(nlp)), component)
-    result = nlp.get_pipe(component).calibrate(examples, batch_size=batch_size)
     destination = output or Path(model)
+    try:
+        result = nlp.get_pipe(component).calibrate(examples, batch_size=batch_size)
+    except NothingToCalibrate as error:
+        nlp.to_disk(destination)
+        msg.warn(f"{error} The temperature stays {nlp.get_pipe(component).cfg['temperature']}; saved to {destination}.")
+        return
     nlp.to_disk(destination)
     msg.table(
         [

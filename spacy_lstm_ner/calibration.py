@@ -8,6 +8,10 @@ import numpy
 DEFAULT_BINS = 15
 
 
+class NothingToCalibrate(ValueError):
+    """The model predicts no entity in the data given."""
+
+
 def calibration_error(scores: numpy.ndarray, correct: numpy.ndarray, n_bins: int = DEFAULT_BINS) -> float:
     """Expected calibration error: over `n_bins` equal-width bins of the
     scores, the gap between mean score and share correct, weighted by the

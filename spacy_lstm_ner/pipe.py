@@ -13,7 +13,7 @@ from spacy.util import ensure_path, minibatch
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
-from .calibration import calibration_error, fit_temperature
+from .calibration import NothingToCalibrate, calibration_error, fit_temperature
 from .confidence import ScoredSpans, crf_weights, score_entities, softmax_weights
 from .crf import CRFLoss, InfeasibleGold, crf_decode
 from .decoding import softmax_decode
@@ -291,7 +291,7 @@ class LSTMEntityRecognizer(TrainablePipe):
             batches.append((scores, spaces, tag_ids, entities))
             correct += [_is_reference(eg, span) for eg, doc_entities in zip(batch, entities) for span in doc_entities]
         if not correct:
-            raise ValueError(f"{self.name} predicts no entity in the {len(examples)} examples given: nothing to calibrate on.")
+            raise NothingToCalibrate(f"{self.name} predicts no entity in the {len(examples)} examples given: nothing to calibrate on.")
 
         def probabilities(temperature: float) -> numpy.ndarray:
             return numpy.concatenate([
