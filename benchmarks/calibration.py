@@ -74,7 +74,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     for name, system in SYSTEMS.items():
         results[name] = {"description": system.description}
         if name in args.models:
-            results[name]["model"] = args.models[name]
+            results[name].update(model=args.models[name], **earlier_training(Path(args.models[name])))
         else:
             print(f"Training {name} ...", flush=True)
             trained = train_system(name, system, corpus, args.workdir, args)
@@ -106,6 +106,16 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     plot(report, args.output / "calibration.png")
     print(markdown(report))
     return report
+
+
+def earlier_training(model: Path) -> Dict[str, Any]:
+    """Steps and seconds of a model this script (or the benchmark) trained
+    earlier, from the dev curve beside its training directory; none otherwise."""
+    curve = model.parent.parent / "dev_curve.jsonl"
+    if not curve.exists():
+        return {}
+    last = json.loads(curve.read_text().splitlines()[-1])
+    return {"train_steps": last["step"], "train_seconds": last["seconds"]}
 
 
 def lstm_ner_calibration(model: str, gold: list, dev_path: Path, args) -> Dict[str, Any]:
@@ -190,8 +200,8 @@ def words_per_second(nlps: Dict[str, Any], texts: List[str], args) -> Dict[str, 
 
 def markdown(report: Dict[str, Any]) -> str:
     rows = [
-        "| system | temperature | entities | precision | ECE | share >= 0.9 | precision >= 0.9 | words/s, scores on | off | cost |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| system | training | temperature | entities | precision | ECE | share >= 0.9 | precision >= 0.9 | words/s, scores on | off | cost |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, result in report["systems"].items():
         speed = result["speed"]
@@ -201,8 +211,9 @@ def markdown(report: Dict[str, Any]) -> str:
             s = result[setting]
             temperature = f"{s['temperature']:.3f} (dev)" if setting == "calibrated" else ("1" if "calibrated" in result else "n/a")
             high = "n/a" if s["precision_high"] is None else f"{s['precision_high']:.3f}"
+            training = f"{result['train_steps']:,} steps, {result['train_seconds']:.0f} s" if "train_steps" in result else "given"
             rows.append(
-                f"| {name} | {temperature} | {s['n_entities']:,} | {s['precision']:.3f} | **{s['ece']:.4f}** "
+                f"| {name} | {training} | {temperature} | {s['n_entities']:,} | {s['precision']:.3f} | **{s['ece']:.4f}** "
                 f"| {s['share_high']:.3f} | {high} | {speed['scores_on']:,.0f} "
                 f"| {_figure(speed.get('scores_off'), '{:,.0f}')} | {_figure(speed.get('cost'), '{:.1%}')} |"
             )
