@@ -1,0 +1,76 @@
+"""The input documents cut into shards of `docs_per_shard`, in order.
+
+Shard `i` holds docs `i * K` to `i * K + K - 1` and becomes the file `{i:05d}.spacy`.
+Its payload is what a task carries: runs of texts, and of Docs from one `.spacy` file
+as DocBin bytes with that file's attributes.
+"""
+from itertools import groupby, islice
+from typing import Iterable, Iterator, List, NamedTuple
+
+from spacy.tokens import Doc, DocBin
+
+from .inputs import Item
+from .worker import Payload
+
+
+def shard_name(index: int) -> str:
+    return f"{index:05d}.spacy"
+
+
+class Shard(NamedTuple):
+    index: int
+    first_doc: int
+    items: List[Item]
+
+    @property
+    def name(self) -> str:
+        return shard_name(self.index)
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.items)
+
+    def payload(self) -> Payload:
+        payload: Payload = []
+        for _, run in groupby(self.items, key=lambda item: (item.path, isinstance(item.value, Doc))):
+            run = list(run)
+            if isinstance(run[0].value, Doc):
+                payload.append(("docs", _docbin_bytes(run)))
+            else:
+                payload.append(("texts", [item.value for item in run]))
+        return payload
+
+    def sources(self) -> List[dict]:
+        """The input files of the shard, each with the position (line of a `.jsonl`
+        file, index in a `.spacy` file) of its first and last doc in the shard."""
+        sources = []
+        for path, run in groupby(self.items, key=lambda item: item.path):
+            run = list(run)
+            sources.append({"path": str(path), "first": run[0].position, "last": run[-1].position})
+        return sources
+
+    def describe(self) -> str:
+        source = self.sources()[0]
+        where = source["path"] if source["first"] is None else f"{source['path']} ({source['first']})"
+        return f"shard {self.name} (docs {self.first_doc:,}-{self.first_doc + self.n_docs - 1:,}, from {where})"
+
+
+def cut_shards(items: Iterable[Item], docs_per_shard: int) -> Iterator[Shard]:
+    items = iter(items)
+    index = 0
+    while True:
+        batch = list(islice(items, docs_per_shard))
+        if not batch:
+            return
+        yield Shard(index, index * docs_per_shard, batch)
+        index += 1
+
+
+def _docbin_bytes(items: List[Item]) -> bytes:
+    """Docs of one `.spacy` file with the attributes that file stores, no others:
+    an attribute it lacks (NORM, say) must stay unset, for the pipeline's vocab
+    to fill in as it does for `spacy apply`."""
+    docbin = DocBin(attrs=items[0].attrs, store_user_data=True)
+    for item in items:
+        docbin.add(item.value)
+    return docbin.to_bytes()
