@@ -46,13 +46,17 @@ def apply_cli(
             model, data_path, output_dir, scheduler=scheduler, n_workers=n_workers, batch_size=batch_size,
             text_key=text_key, docs_per_shard=docs_per_shard, code=code, overwrite=overwrite,
         )
-    except (InputError, ManifestError, ModelError, ImportError, ValueError, RuntimeError) as error:
+    except (InputError, RuntimeError) as error:
         msg.fail(str(error))
-        msg.info(f"Complete shards stay in {output_dir}; rerun the command to resume.")
+        msg.info(f"The complete shards stay in {output_dir}: rerun the command to resume.")
+        sys.exit(1)
+    except (ManifestError, ModelError, ImportError, ValueError) as error:
+        msg.fail(str(error))
         sys.exit(1)
     msg.good(
         f"Annotated {summary.docs:,} docs ({summary.words:,} words) in {summary.seconds:.1f}s: "
-        f"{summary.words_per_second:,.0f} words/s on {summary.workers} workers"
+        f"{summary.words_per_second:,.0f} words/s on {summary.workers} workers "
+        f"(and {summary.startup_seconds:.1f}s to start them and load the model)"
     )
     if summary.shards_skipped:
         msg.info(f"{summary.shards_skipped} shards were already complete and skipped")

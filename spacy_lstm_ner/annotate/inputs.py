@@ -11,8 +11,9 @@ lacks the key or has no string under it, text that is not UTF-8, a file that can
 be read.
 """
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, List, NamedTuple, Optional, Union
+from typing import List, NamedTuple, Optional, Union
 
 import srsly
 from spacy.cli._util import walk_directory
@@ -51,7 +52,7 @@ def describe_inputs(paths: List[Path]) -> List[dict]:
     described = []
     for path in paths:
         stat = _stat(path)
-        described.append({"path": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+        described.append({"path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
     return described
 
 

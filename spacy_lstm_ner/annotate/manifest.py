@@ -2,25 +2,27 @@
 are complete; written atomically, so a run that stops at any point leaves either the
 old manifest or the new one.
 
-A rerun into the same directory resumes: it must have the same settings (inputs,
-model, text key, docs per shard), and it skips a shard only when its final file
-exists and holds the shard's number of docs. Shard files are written to a
-temporary name and renamed when complete, so no half-written file has a final name.
+A rerun into the same directory resumes: it must have the same model, text key and
+docs per shard, and it skips a shard only when its final file exists and the
+manifest records it with the same number of docs and the same hash of its input
+as the rerun reads, so a shard whose input changed is redone. Shard files are
+written to a temporary name and renamed when complete, so no half-written file has
+a final name.
 """
 import json
 import os
+import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Dict, Optional
-
-from spacy.tokens import DocBin
+from typing import Dict, Optional, Tuple
 
 from .shards import Shard
 
 MANIFEST = "manifest.json"
 FORMAT = "spacy-lstm-ner apply 1"
-SETTINGS = ("model", "inputs", "text_key", "docs_per_shard")
-SHARD_GLOB = "[0-9][0-9][0-9][0-9][0-9]*.spacy"
+SETTINGS = ("model", "text_key", "docs_per_shard")
+SHARD_NAME = re.compile(r"(\d{5,})\.spacy")
 
 
 class ManifestError(ValueError):
@@ -41,10 +43,10 @@ class Manifest:
         output_dir.mkdir(parents=True, exist_ok=True)
         path = output_dir / MANIFEST
         old = _read(path)
-        shard_files = sorted(output_dir.glob(SHARD_GLOB))
+        shard_files = list(_shard_files(output_dir))
         if overwrite:
-            for file in shard_files:
-                file.unlink()
+            for _, path in shard_files:
+                path.unlink()
         elif old is not None and old.get("format") == FORMAT:
             changed = [key for key in SETTINGS if old.get(key) != settings[key]]
             if changed:
@@ -53,7 +55,7 @@ class Manifest:
                     "Write to another directory, or pass --overwrite to delete its shards and start over."
                 )
             manifest = cls(output_dir, old)
-            manifest.data["complete"] = False
+            manifest.data.update(settings, complete=False)
             return manifest
         elif old is not None or shard_files:
             raise ManifestError(
@@ -64,37 +66,36 @@ class Manifest:
         manifest.save()
         return manifest
 
-    def is_done(self, shard: Shard) -> bool:
-        """Whether the shard's file is complete: it exists and has the shard's docs."""
-        path = self.output_dir / shard.name
-        if not path.exists():
-            return False
+    def is_done(self, shard: Shard, input_hash: str) -> bool:
+        """Whether the shard's file is complete, for the shard's present input."""
         entry = self.shards.get(shard.index)
-        if entry is None or entry["docs"] != shard.n_docs:
-            # Renamed, but stopped before the manifest said so: count its docs.
-            try:
-                docbin = DocBin().from_disk(path)
-            except (OSError, ValueError):
-                return False
-            if len(docbin) != shard.n_docs:
-                return False
-            self.record(shard, len(docbin), sum(len(tokens) for tokens in docbin.tokens))
-        return True
+        return (
+            entry is not None
+            and entry["docs"] == shard.n_docs
+            and entry["input_hash"] == input_hash
+            and (self.output_dir / shard.name).exists()
+        )
 
-    def write_shard(self, shard: Shard, data: bytes, docs: int, words: int) -> None:
+    def write_shard(self, shard: Shard, input_hash: str, data: bytes, docs: int, words: int) -> None:
         """The shard's DocBin bytes to a temporary file, renamed when complete."""
         write_atomic(self.output_dir / shard.name, data)
-        self.record(shard, docs, words)
-
-    def record(self, shard: Shard, docs: int, words: int) -> None:
         self.shards[shard.index] = {
             "index": shard.index,
             "file": shard.name,
             "first_doc": shard.first_doc,
             "docs": docs,
             "words": words,
+            "input_hash": input_hash,
             "inputs": shard.sources(),
         }
+
+    def drop_shards_from(self, n_shards: int) -> None:
+        """Shards past the end of inputs that shrank since an earlier run."""
+        for index in [index for index in self.shards if index >= n_shards]:
+            del self.shards[index]
+        for index, path in _shard_files(self.output_dir):
+            if index >= n_shards:
+                path.unlink()
 
     def save(self, complete: bool = False, total_docs: Optional[int] = None) -> None:
         shards = [self.shards[index] for index in sorted(self.shards)]
@@ -126,6 +127,13 @@ def remove_temporary_files(output_dir: Path) -> None:
     """Temporary files of a run that stopped while writing them."""
     for tmp in output_dir.glob(".*.tmp"):
         tmp.unlink()
+
+
+def _shard_files(output_dir: Path) -> Iterator[Tuple[int, Path]]:
+    for path in output_dir.iterdir():
+        match = SHARD_NAME.fullmatch(path.name)
+        if match is not None:
+            yield int(match[1]), path
 
 
 def _read(path: Path) -> Optional[dict]:

@@ -9,10 +9,11 @@ returned, so no doc is lost or doubled.
 """
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Dict, Optional, Tuple
 
 import tqdm
 from spacy.util import is_package
@@ -32,9 +33,13 @@ class ModelError(ValueError):
 
 @dataclass
 class Summary:
+    """This run's shards: `seconds` from the first task to the last result, after
+    `startup_seconds` of starting the cluster and loading the model."""
+
     docs: int
     words: int
     seconds: float
+    startup_seconds: float
     workers: int
     shards_written: int
     shards_skipped: int
@@ -77,6 +82,7 @@ def apply(
     start = time.perf_counter()
     with _client(distributed, scheduler, n_workers) as client:
         meta = _model_meta(client, model, code_arg)
+        startup = time.perf_counter() - start
         settings = {
             "model": {"argument": model, **meta},
             "inputs": inputs,
@@ -92,19 +98,23 @@ def apply(
             run.bar = bar
             try:
                 for shard in cut_shards(read_items(paths, text_key), docs_per_shard):
-                    if manifest.is_done(shard):
+                    payload = shard.payload()
+                    input_hash = shard.fingerprint(payload)
+                    if manifest.is_done(shard, input_hash):
                         run.skipped += 1
                         bar.update(1)
                         continue
-                    run.submit(shard, (model, code_arg, shard.payload(), batch_size))
+                    run.submit(shard, input_hash, (model, code_arg, payload, batch_size))
                 run.wait_all()
             except Exception:
                 run.wait_all(raise_errors=False)
                 manifest.save(total_docs=total_docs)
                 raise
-        manifest.save(complete=len(manifest.shards) == n_shards, total_docs=total_docs)
+        manifest.drop_shards_from(n_shards)
+        manifest.save(complete=True, total_docs=total_docs)
+        seconds = time.perf_counter() - start - startup
         workers = len(client.scheduler_info()["workers"])
-    return Summary(run.docs, run.words, time.perf_counter() - start, workers, run.written, run.skipped)
+    return Summary(run.docs, run.words, seconds, startup, workers, run.written, run.skipped)
 
 
 class _Run:
@@ -116,16 +126,16 @@ class _Run:
         self.client = client
         self.manifest = manifest
         self.max_pending = max_pending
-        self.pending: Dict[object, Shard] = {}
+        self.pending: Dict[object, Tuple[Shard, str]] = {}
         self.bar = None
         self.docs = self.words = self.written = self.skipped = 0
         self.saved_at = time.monotonic()
 
-    def submit(self, shard: Shard, args: tuple) -> None:
+    def submit(self, shard: Shard, input_hash: str, args: tuple) -> None:
         while len(self.pending) >= self.max_pending:
             self._collect(self.distributed.wait(list(self.pending), return_when="FIRST_COMPLETED").done)
         future = self.client.submit(worker.annotate_shard, *args, key=f"annotate-{shard.name}-{os.urandom(4).hex()}")
-        self.pending[future] = shard
+        self.pending[future] = (shard, input_hash)
 
     def wait_all(self, raise_errors: bool = True) -> None:
         while self.pending:
@@ -134,14 +144,14 @@ class _Run:
 
     def _collect(self, done, raise_errors: bool = True) -> None:
         for future in done:
-            shard = self.pending.pop(future)
+            shard, input_hash = self.pending.pop(future)
             try:
                 result = future.result()
             except Exception as error:
                 if raise_errors:
                     raise RuntimeError(f"{shard.describe()} failed: {error}") from error
                 continue
-            self.manifest.write_shard(shard, result["data"], result["docs"], result["words"])
+            self.manifest.write_shard(shard, input_hash, result["data"], result["docs"], result["words"])
             self.docs += result["docs"]
             self.words += result["words"]
             self.written += 1
@@ -178,7 +188,7 @@ def _client(distributed, scheduler: Optional[str], n_workers: Optional[int]) -> 
         n_workers=n_workers or default_n_workers(),
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
     )
     with cluster, distributed.Client(cluster) as client:
         yield client

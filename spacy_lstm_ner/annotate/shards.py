@@ -4,8 +4,10 @@ Shard `i` holds docs `i * K` to `i * K + K - 1` and becomes the file `{i:05d}.sp
 Its payload is what a task carries: runs of texts, and of Docs from one `.spacy` file
 as DocBin bytes with that file's attributes.
 """
+import hashlib
+from collections.abc import Iterable, Iterator
 from itertools import groupby, islice
-from typing import Iterable, Iterator, List, NamedTuple
+from typing import List, NamedTuple
 
 from spacy.tokens import Doc, DocBin
 
@@ -39,6 +41,15 @@ class Shard(NamedTuple):
             else:
                 payload.append(("texts", [item.value for item in run]))
         return payload
+
+    def fingerprint(self, payload: Payload) -> str:
+        """A hash of the shard's input: a rerun redoes the shard when it changes."""
+        digest = hashlib.blake2b(digest_size=16)
+        for kind, data in payload:
+            for part in [data] if kind == "docs" else (text.encode("utf8", "surrogatepass") for text in data):
+                digest.update(len(part).to_bytes(8, "little"))
+                digest.update(part)
+        return digest.hexdigest()
 
     def sources(self) -> List[dict]:
         """The input files of the shard, each with the position (line of a `.jsonl`
