@@ -234,6 +234,20 @@ def test_inputs_come_in_spacy_apply_order(tmp_path):
     assert names == ["a.spacy", "b.jsonl", "sub/0.txt", "sub/1.txt", "sub/2.txt"]
 
 
+def test_shard_bytes_are_what_docbin_writes(trained_nlp):
+    """The worker's fast DocBin writer gives DocBin's own bytes: span groups with
+    attrs, user data, set lemmas, tags, morphs and empty docs included."""
+    from spacy.tokens import SpanGroup
+
+    docs = list(trained_nlp.pipe(TEXTS))
+    docs[0].spans["marks"] = SpanGroup(docs[0], name="marks", spans=[docs[0][0:2]], attrs={"scores": [0.5]})
+    docs[0].user_data["id"] = [1, "a"]
+    docs[1][0].lemma_, docs[1][0].tag_, docs[1][1].dep_ = "apple-lemma", "NNP", "nsubj"
+    docs[1][0].set_morph("Number=Sing")
+    assert worker.docbin_bytes(docs) == DocBin(docs=docs, store_user_data=True).to_bytes()
+    assert worker.docbin_bytes([]) == DocBin(store_user_data=True).to_bytes()
+
+
 def test_unknown_model_fails_naming_it(tmp_path):
     (tmp_path / "a.txt").write_text("Sharon flew to Miami.", encoding="utf8")
     with pytest.raises(ModelError, match="Cannot find the model 'no_such_pipeline'"):

@@ -25,6 +25,7 @@ from .shards import Shard, cut_shards
 
 MANIFEST_EVERY_SECONDS = 5.0
 TASKS_PER_THREAD = 2
+WAIT_FOR_WORKERS_SECONDS = 300
 
 
 class ModelError(ValueError):
@@ -91,7 +92,7 @@ def apply(
         }
         manifest = Manifest.open(output_dir, settings, overwrite)
         remove_temporary_files(output_dir)
-        threads = sum(info["nthreads"] for info in client.scheduler_info()["workers"].values())
+        threads = sum(client.nthreads().values())
         n_shards = -(-total_docs // docs_per_shard)
         run = _Run(distributed, client, manifest, TASKS_PER_THREAD * threads + 1)
         with tqdm.tqdm(total=n_shards, unit="shard", disable=None if progress else True) as bar:
@@ -113,7 +114,7 @@ def apply(
         manifest.drop_shards_from(n_shards)
         manifest.save(complete=True, total_docs=total_docs)
         seconds = time.perf_counter() - start - startup
-        workers = len(client.scheduler_info()["workers"])
+        workers = len(client.nthreads())
     return Summary(run.docs, run.words, seconds, startup, workers, run.written, run.skipped)
 
 
@@ -182,6 +183,12 @@ def default_n_workers() -> int:
 def _client(distributed, scheduler: Optional[str], n_workers: Optional[int]) -> Iterator:
     if scheduler is not None:
         with distributed.Client(scheduler) as client:
+            try:
+                client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_SECONDS)
+            except TimeoutError as error:
+                raise RuntimeError(
+                    f"No worker joined the scheduler at {scheduler} in {WAIT_FOR_WORKERS_SECONDS} s"
+                ) from error
             yield client
         return
     cluster = distributed.LocalCluster(
@@ -206,8 +213,13 @@ def _check_model_here(model: str, code: Optional[Path]) -> None:
 
 
 def _model_meta(client, model: str, code: Optional[str]) -> dict:
-    """The model's name and version, loading it on a worker."""
+    """The model's name and version, loading it on every worker, all at once
+    (workers that join later load it with their first shard)."""
+    futures = [
+        client.submit(worker.model_meta, model, code, workers=[address], allow_other_workers=False, pure=False)
+        for address in client.nthreads()
+    ]
     try:
-        return client.submit(worker.model_meta, model, code, pure=False).result()
+        return client.gather(futures)[0]
     except Exception as error:
         raise ModelError(f"Cannot load the model {model!r} on the workers: {error}") from error
