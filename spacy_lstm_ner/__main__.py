@@ -41,6 +41,8 @@ def apply_cli(
     and manifest.json in OUTPUT_DIR. Rerunning the same command resumes."""
     from .annotate import InputError, ManifestError, ModelError, apply
 
+    if scheduler is not None and n_workers is not None:
+        msg.warn("--n-workers sizes the local cluster only; with --scheduler the cluster's workers run")
     try:
         summary = apply(
             model, data_path, output_dir, scheduler=scheduler, n_workers=n_workers, batch_size=batch_size,

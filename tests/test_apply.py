@@ -255,6 +255,12 @@ def test_unknown_model_fails_naming_it(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_command_with_an_unknown_model_exits_naming_it(tmp_path):
+    (tmp_path / "a.txt").write_text("Sharon flew to Miami.", encoding="utf8")
+    result = run_python("-m", "spacy_lstm_ner", "apply", "no_such_pipeline", tmp_path / "a.txt", tmp_path / "out", check=False)
+    assert result.returncode == 1 and "Cannot find the model 'no_such_pipeline'" in result.stdout
+
+
 def test_killed_worker_loses_and_doubles_no_doc(models, trained_nlp, tmp_path):
     """Kill a worker process while it annotates a shard: the shard runs on the
     other worker (or the restarted one), and the output is still complete."""

@@ -78,6 +78,8 @@ def apply(
     inputs = describe_inputs(paths)
     total_docs = count_docs(paths)
     code_arg = str(Path(code).resolve()) if code is not None else None
+    if Path(model).exists():
+        model = str(Path(model).resolve())
     if scheduler is None:
         _check_model_here(model, code)
     start = time.perf_counter()
