@@ -26,6 +26,7 @@ from .shards import Shard, cut_shards
 MANIFEST_EVERY_SECONDS = 5.0
 TASKS_PER_THREAD = 2
 WAIT_FOR_WORKERS_SECONDS = 300
+MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
 
 
 class ModelError(ValueError):
@@ -193,14 +194,32 @@ def _client(distributed, scheduler: Optional[str], n_workers: Optional[int]) -> 
                 ) from error
             yield client
         return
-    cluster = distributed.LocalCluster(
+    with _glibc_malloc_defaults(), distributed.LocalCluster(
         n_workers=n_workers or default_n_workers(),
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",
-    )
-    with cluster, distributed.Client(cluster) as client:
+    ) as cluster, distributed.Client(cluster) as client:
         yield client
+
+
+@contextmanager
+def _glibc_malloc_defaults() -> Iterator[None]:
+    """Workers that keep glibc's own malloc settings. Dask's nanny sets
+    MALLOC_TRIM_THRESHOLD_=65536 in its workers' environment (and in its own
+    process's), so that glibc hands freed memory back to the OS at once; PyTorch's
+    buffers are then faulted in again on every batch, and lstm_ner runs at about
+    half speed."""
+    import dask
+
+    saved = os.environ.pop(MALLOC_TRIM, None)
+    try:
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM}": None}):
+            yield
+    finally:
+        os.environ.pop(MALLOC_TRIM, None)
+        if saved is not None:
+            os.environ[MALLOC_TRIM] = saved
 
 
 def _check_model_here(model: str, code: Optional[Path]) -> None:
