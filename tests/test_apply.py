@@ -142,6 +142,17 @@ def test_model_loads_once_per_worker_with_one_torch_thread(models, cluster, tmp_
     assert all(len(ids) == 1 and threads == 1 for ids, threads in after.values())
 
 
+def test_local_cluster_workers_keep_glibc_malloc_settings(monkeypatch):
+    """Dask's nanny would set MALLOC_TRIM_THRESHOLD_ in the workers and in this
+    process: lstm_ner then runs at half speed."""
+    from spacy_lstm_ner.annotate.runner import _client
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "123")
+    with _client(distributed, None, 1) as client:
+        assert list(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == [None]
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "123"
+
+
 def test_rerun_skips_complete_shards_and_redoes_the_rest(models, cluster, tmp_path):
     write_inputs(tmp_path / "data")
     out = tmp_path / "out"
