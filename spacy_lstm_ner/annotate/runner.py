@@ -79,7 +79,7 @@ def apply(
     inputs = describe_inputs(paths)
     total_docs = count_docs(paths)
     code_arg = str(Path(code).resolve()) if code is not None else None
-    if Path(model).exists():
+    if not is_package(model) and Path(model).exists():  # spacy.load's order
         model = str(Path(model).resolve())
     if scheduler is None:
         _check_model_here(model, code)
@@ -100,6 +100,7 @@ def apply(
         run = _Run(distributed, client, manifest, TASKS_PER_THREAD * threads + 1)
         with tqdm.tqdm(total=n_shards, unit="shard", disable=None if progress else True) as bar:
             run.bar = bar
+            finished = False
             try:
                 for shard in cut_shards(read_items(paths, text_key), docs_per_shard):
                     payload = shard.payload()
@@ -110,10 +111,13 @@ def apply(
                         continue
                     run.submit(shard, input_hash, (model, code_arg, payload, batch_size))
                 run.wait_all()
+                finished = True
             except Exception:
-                run.wait_all(raise_errors=False)
-                manifest.save(total_docs=total_docs)
+                run.wait_all(raise_errors=False)  # the shards in flight are good: keep them
                 raise
+            finally:
+                if not finished:
+                    manifest.save(total_docs=total_docs)
         manifest.drop_shards_from(n_shards)
         manifest.save(complete=True, total_docs=total_docs)
         seconds = time.perf_counter() - start - startup
