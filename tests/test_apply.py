@@ -321,20 +321,3 @@ def wait_for_a_doc_started_after_a_shard(out, log):
             seen = len(lines)
         time.sleep(0.005)
     raise AssertionError("no shard was written in time")
-
-
-def test_importing_the_plugin_imports_no_dask():
-    code = (
-        "import sys, spacy_lstm_ner, spacy_lstm_ner.annotate; "
-        "print(sorted(m for m in ('dask', 'distributed', 'spacy_lstm_ner.torch_lstm') if m in sys.modules))"
-    )
-    assert run_python("-c", code).stdout.strip() == "[]"
-
-
-def test_without_dask_the_error_names_the_extra(tmp_path):
-    code = (
-        "import sys; sys.modules['distributed'] = None\n"
-        "from spacy_lstm_ner.annotate import apply\n"
-        "try:\n    apply('x', '.', 'out')\nexcept ImportError as error:\n    print(error)\n"
-    )
-    assert 'pip install "spacy-lstm-ner[dask]"' in run_python("-c", code, cwd=tmp_path).stdout
