@@ -21,6 +21,7 @@ from spacy_lstm_ner.annotate import (
     apply,
     worker,
 )
+from spacy_lstm_ner.annotate.docbin import docbin_bytes, docbin_docs
 from spacy_lstm_ner.annotate.inputs import find_inputs, read_items
 
 CODE = ROOT / "tests" / "apply_components.py"
@@ -246,8 +247,9 @@ def test_inputs_come_in_spacy_apply_order(tmp_path):
 
 
 def test_shard_bytes_are_what_docbin_writes(trained_nlp):
-    """The worker's fast DocBin writer gives DocBin's own bytes: span groups with
-    attrs, user data, set lemmas, tags, morphs and empty docs included."""
+    """The fast DocBin writer gives DocBin's own bytes: span groups with attrs, user
+    data, set lemmas, tags, morphs and empty docs included; with fewer attributes, the
+    docs DocBin gives."""
     from spacy.tokens import SpanGroup
 
     docs = list(trained_nlp.pipe(TEXTS))
@@ -255,8 +257,12 @@ def test_shard_bytes_are_what_docbin_writes(trained_nlp):
     docs[0].user_data["id"] = [1, "a"]
     docs[1][0].lemma_, docs[1][0].tag_, docs[1][1].dep_ = "apple-lemma", "NNP", "nsubj"
     docs[1][0].set_morph("Number=Sing")
-    assert worker.docbin_bytes(docs) == DocBin(docs=docs, store_user_data=True).to_bytes()
-    assert worker.docbin_bytes([]) == DocBin(store_user_data=True).to_bytes()
+    assert docbin_bytes(docs) == DocBin(docs=docs, store_user_data=True).to_bytes()
+    assert docbin_bytes([]) == DocBin(store_user_data=True).to_bytes()
+    some = ["ORTH", "ENT_IOB", "ENT_TYPE"]
+    docs_back = list(docbin_docs(DocBin().from_bytes(docbin_bytes(docs, some)), trained_nlp.vocab))
+    expected = DocBin(attrs=some, docs=docs, store_user_data=True).get_docs(trained_nlp.vocab)
+    assert [annotations(doc) for doc in docs_back] == [annotations(doc) for doc in expected]
 
 
 def test_unknown_model_fails_naming_it(tmp_path):

@@ -6,6 +6,7 @@
 | `inputs` | finding and reading the input documents as `spacy apply` does |
 | `shards` | cutting them into shards, and what a shard's task carries |
 | `worker` | the worker side: the pipeline loaded once per process, run over a shard |
+| `docbin` | DocBin bytes written and read without `DocBin.add`'s cost per token and per doc |
 | `manifest` | `manifest.json`, resume, atomic writes |
 | `runner` | the Dask client: cluster, tasks, progress, summary |
 """

@@ -20,6 +20,8 @@ from spacy.cli._util import walk_directory
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
+from .docbin import docbin_docs
+
 # Undecodable bytes read with errors="surrogateescape"; valid UTF-8 never gives these.
 NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
@@ -83,7 +85,7 @@ def count_docs(paths: List[Path]) -> int:
 
 def _read_docbin(path: Path) -> Iterator[Item]:
     docbin = _load_docbin(path)
-    for i, doc in enumerate(docbin.get_docs(Vocab())):
+    for i, doc in enumerate(docbin_docs(docbin, Vocab())):
         yield Item(doc, path, i, list(docbin.attrs))
 
 

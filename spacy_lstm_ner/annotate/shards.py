@@ -9,8 +9,9 @@ from collections.abc import Iterable, Iterator
 from itertools import groupby, islice
 from typing import List, NamedTuple
 
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 
+from .docbin import docbin_bytes
 from .inputs import Item
 from .worker import Payload
 
@@ -81,7 +82,4 @@ def _docbin_bytes(items: List[Item]) -> bytes:
     """Docs of one `.spacy` file with the attributes that file stores, no others:
     an attribute it lacks (NORM, say) must stay unset, for the pipeline's vocab
     to fill in as it does for `spacy apply`."""
-    docbin = DocBin(attrs=items[0].attrs, store_user_data=True)
-    for item in items:
-        docbin.add(item.value)
-    return docbin.to_bytes()
+    return docbin_bytes([item.value for item in items], items[0].attrs)
