@@ -241,7 +241,7 @@ def _model_meta(client, model: str, code: Optional[str]) -> dict:
     """The model's name and version, loading it on every worker, all at once
     (workers that join later load it with their first shard)."""
     futures = [
-        client.submit(worker.model_meta, model, code, workers=[address], allow_other_workers=False, pure=False)
+        client.submit(worker.model_meta, model, code, workers=[address], allow_other_workers=True, pure=False)
         for address in client.nthreads()
     ]
     try:
