@@ -85,11 +85,11 @@ def read_shards(output_dir, nlp):
 
 
 def annotations(doc):
-    spans = doc.spans.get("marks")
+    """Text, entities, span groups (with their attrs: entity scores, say) and user data."""
     return (
         doc.text,
         [(ent.text, ent.start, ent.end, ent.label_) for ent in doc.ents],
-        None if spans is None else ([(span.start, span.end) for span in spans], spans.attrs),
+        {key: ([(span.start, span.end, span.label_) for span in group], group.attrs) for key, group in doc.spans.items()},
         dict(doc.user_data),
     )
 
