@@ -68,3 +68,28 @@ def test_forked_child_that_runs_lstm_ner_uses_one_torch_thread():
     )
     code = FORK_CHILD_THREADS.format(setup=setup, in_child="nlp('Sharon flew to Miami.')")
     assert run_python(code) == "1 2"
+
+
+def test_plugin_and_its_apply_command_import_no_dask():
+    out = run_python(
+        """
+        import sys, spacy_lstm_ner, spacy_lstm_ner.annotate
+        print(sorted(m for m in ("dask", "distributed", "spacy_lstm_ner.torch_lstm") if m in sys.modules))
+        """
+    )
+    assert out == "[]"
+
+
+def test_apply_without_dask_names_the_extra_to_install():
+    out = run_python(
+        """
+        import sys
+        sys.modules["distributed"] = None  # any "import distributed" now fails
+        from spacy_lstm_ner.annotate import apply
+        try:
+            apply("no_model", "no_data", "no_output")
+        except ImportError as error:
+            print(error)
+        """
+    )
+    assert 'pip install "spacy-lstm-ner[dask]"' in out
