@@ -301,7 +301,7 @@ class LSTMEntityRecognizer(TrainablePipe):
             ])
 
         before = calibration_error(probabilities(self.cfg["temperature"]), correct)
-        self.cfg["temperature"] = fit_temperature(probabilities, correct)
+        self.cfg["temperature"] = round(fit_temperature(probabilities, correct), 6)
         after = calibration_error(probabilities(self.cfg["temperature"]), correct)
         return {"temperature": self.cfg["temperature"], "n_entities": len(correct), "ece_before": before, "ece_after": after}
 
