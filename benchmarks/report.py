@@ -28,15 +28,16 @@ def markdown(report: Dict[str, Any]) -> str:
         f"{s['machine']['torch_threads']}.{' Quick mode: a small slice, not a result.' if s['quick'] else ''}",
         "",
         f"| system | {' | '.join(SCORES)} | train s (steps, stop) "
-        "| train words/s | infer words/s | train RSS MiB | infer RSS MiB | size MiB |",
-        "| --- |" + " ---: |" * (len(SCORES) + 6),
+        "| train words/s | infer words/s | train RSS MiB | train RSS growth 1k→5k steps | infer RSS MiB | size MiB |",
+        "| --- |" + " ---: |" * (len(SCORES) + 7),
     ]
     for r in systems.values():
         lines.append(
             f"| {r['description']} | {' | '.join(score(r[key]) for key in SCORES)} "
             f"| {r['train_seconds']:.0f} ({r['train_steps']}, {r['stopped_by']}) "
             f"| {r['train_words_per_second']:,.0f} | {r['infer_words_per_second']:,.0f} "
-            f"| {r['train_peak_rss_mb']:.0f} | {r['infer_peak_rss_mb']:.0f} | {r['model_size_mb']:.1f} |"
+            f"| {r['train_peak_rss_mb']:.0f} | {percent(r.get('train_rss_growth'))} "
+            f"| {r['infer_peak_rss_mb']:.0f} | {r['model_size_mb']:.1f} |"
         )
     per_type = {name: r["ents_per_type"] or {} for name, r in systems.items()}
     labels = sorted({label for scores in per_type.values() for label in scores})
@@ -51,6 +52,11 @@ def markdown(report: Dict[str, Any]) -> str:
 def score(value: Optional[float]) -> str:
     """A score to three decimals; "n/a" where the scorer reported none."""
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def percent(value: Optional[float]) -> str:
+    """A relative change as a signed percentage; "n/a" where there is none."""
+    return "n/a" if value is None else f"{value * 100:+.1f}%"
 
 
 def plot_dev_curves(systems: Dict[str, Any], path: Path) -> None:

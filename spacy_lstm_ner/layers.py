@@ -1,10 +1,13 @@
-"""thinc layers of the tagger: a padding-proof (Bi)LSTM, log-softmax and
-character embeddings. PyTorch is imported when an LSTM is built, not before."""
-from typing import Callable, List, Optional, Tuple
+"""thinc layers of the tagger: a padding-proof (Bi)LSTM, the tagger's chain that
+runs long docs through it window by window, log-softmax and character
+embeddings. PyTorch is imported when an LSTM is built, not before."""
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy
-from spacy.tokens import Doc
-from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
+from spacy.attrs import intify_attr
+from spacy.tokens import Doc, Span
+from thinc.api import ArgsKwargs, Model, chain, torch2xp, xp2torch
+from thinc.layers.chain import forward as chain_forward
 from thinc.types import Floats2d
 
 
@@ -16,12 +19,13 @@ def padded_lstm(
     bidirectional: bool,
     dropout: float,
     chunk_size: int,
+    window: int,
 ) -> Model[List[Floats2d], List[Floats2d]]:
     """Wrap a `PaddedLSTM`: one (n_tokens, nI) array per doc in, one
     (n_tokens, nO) array per doc out; docs of similar length are padded and
     run together, `chunk_size` docs at a time. `dropout` is the rate until
     `set_dropout_rate` (the trainer's `[training] dropout`) sets another;
-    prediction never drops."""
+    prediction never drops. `window` is read by `tagger_chain`."""
     try:
         from .torch_lstm import InPlaceShim, PaddedLSTM
     except ImportError as error:
@@ -35,7 +39,7 @@ def padded_lstm(
         init=_padded_lstm_init,
         shims=[InPlaceShim(module)],
         dims={"nI": nI, "nO": module.nO},
-        attrs={"chunk_size": chunk_size, "dropout_rate": dropout},
+        attrs={"chunk_size": chunk_size, "dropout_rate": dropout, "window": window},
     )
 
 
@@ -109,6 +113,85 @@ def _run_padded(
     return Ys, backprop
 
 
+def tagger_chain(embed: Model, lstm: Model, *output: Model) -> Model:
+    """`chain(embed, lstm, *output)`, the same layers and weights, but that
+    predicts a doc longer than the LSTM's `window` tokens window by window:
+    embedding, LSTM and dense layer see one window at a time, the LSTM carrying
+    its state across windows in both directions (`PaddedLSTM.windows`), so the
+    scores are those of one pass while the memory of the activations stays that
+    of one window. Training, and embeddings that are not per token (a
+    tok2vec listener), take the plain chain."""
+    plain = chain(embed, lstm, *output)
+    dims = {name: plain.maybe_get_dim(name) for name in plain.dim_names}
+    return Model(plain.name, _tagger_forward, init=plain.init, dims=dims, layers=plain.layers)
+
+
+def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
+    embed, lstm, head, *rest = model.layers
+    window = lstm.attrs["window"]
+    if is_train or all(len(doc) <= window for doc in docs) or not _per_token(embed):
+        return chain_forward(model, docs, is_train)
+    short = [doc for doc in docs if len(doc) <= window]
+    short_scores = iter(head.predict(lstm.predict(embed.predict(short))) if short else [])
+    scores = [
+        _predict_windows(embed, lstm, head, doc, window) if len(doc) > window else next(short_scores)
+        for doc in docs
+    ]
+    for layer in rest:
+        scores = layer.predict(scores)
+    return scores, _no_backprop
+
+
+def _per_token(embed: Model) -> bool:
+    """Whether `embed` can embed a window of a doc on its own: no listener,
+    whose vectors come from another component's pass over whole docs."""
+    return not any("listener" in node.name for node in embed.walk())
+
+
+def _predict_windows(embed: Model, lstm: Model, head: Model, doc: Doc, window: int) -> Floats2d:
+    import torch
+
+    from .torch_lstm import one_thread_in_forked_child
+
+    one_thread_in_forked_child()
+    shim = lstm.shims[0]
+    starts = range(0, len(doc), window)
+
+    def inputs(k: int):
+        X = embed.predict([DocWindow(doc[starts[k] : starts[k] + window])])[0]
+        return xp2torch(X, device=shim.device)[None]
+
+    scores = None
+    with torch.no_grad():
+        for start, Y in zip(starts, shim._model.windows(inputs, len(starts))):
+            window_scores = head.predict([torch2xp(Y[0])])[0]
+            if scores is None:
+                scores = head.ops.alloc2f(len(doc), window_scores.shape[1])
+            scores[start : start + len(window_scores)] = window_scores
+    return scores
+
+
+class DocWindow:
+    """A span that embedding layers read as they read a doc: `to_array` also
+    takes attribute names, as `Doc.to_array` does and `Span.to_array` does not."""
+
+    def __init__(self, span: Span):
+        self.span = span
+        self.vocab = span.vocab
+
+    def __len__(self) -> int:
+        return len(self.span)
+
+    def to_array(self, attrs):
+        if isinstance(attrs, (str, int)):
+            return self.span.to_array([intify_attr(attrs)])[:, 0]
+        return self.span.to_array([intify_attr(attr) for attr in attrs])
+
+
+def _no_backprop(d_scores):
+    raise ValueError("The tagger predicted window by window, which has no gradient.")
+
+
 def log_softmax() -> Model[Floats2d, Floats2d]:
     """Row-wise log-softmax: scores to log-probabilities."""
     return Model("log_softmax", _log_softmax_forward)
@@ -152,10 +235,7 @@ def _character_embed_forward(
     n_chars, width = model.get_dim("nC"), model.get_dim("nM")
     E = model.get_param("E")
     offsets = model.ops.xp.arange(n_chars, dtype="int64") * 256
-    rows = [
-        model.ops.asarray(doc.to_utf8_array(nr_char=n_chars), dtype="int64") + offsets
-        for doc in docs
-    ]
+    rows = [model.ops.asarray(_utf8_array(doc, n_chars), dtype="int64") + offsets for doc in docs]
     vectors = [E[doc_rows].reshape((len(doc_rows), n_chars * width)) for doc_rows in rows]
 
     def backprop(d_vectors: List[Floats2d]) -> List:
@@ -166,3 +246,10 @@ def _character_embed_forward(
         return []
 
     return vectors, backprop
+
+
+def _utf8_array(doc: Union[Doc, DocWindow], n_chars: int) -> numpy.ndarray:
+    if isinstance(doc, DocWindow):
+        span = doc.span
+        return span.doc.to_utf8_array(nr_char=n_chars)[span.start : span.end]
+    return doc.to_utf8_array(nr_char=n_chars)

@@ -2,7 +2,7 @@
 is built, so that installing the plugin changes nothing in processes that
 never use it."""
 import os
-from typing import Optional
+from typing import Callable, Iterator, Optional
 
 import torch
 from thinc.api import PyTorchShim, get_array_module, torch2xp, xp2torch
@@ -107,3 +107,36 @@ class PaddedLSTM(torch.nn.Module):
                 Y_forward = torch.cat([Y_forward, Y_backward], dim=2)
             Y = torch.nn.functional.dropout(Y_forward, dropout, training=drop)
         return Y
+
+    def windows(self, inputs: Callable[[int], torch.Tensor], n_windows: int) -> Iterator[torch.Tensor]:
+        """The output of one long sequence, window by window, as one pass of
+        `forward` gives it, holding one window's activations at a time.
+        `inputs(k)` is the (1, length, nI) input of window k. Each layer and
+        direction carries its (h, c) state across window boundaries: a sweep
+        right to left keeps the right-to-left states at the boundaries (and, for
+        all but the last layer, a sweep left to right the left-to-right ones),
+        then the last pass recomputes each window from its boundary states.
+        Inference only: no dropout, no gradient."""
+        no_state = [[None] * (n_windows + 1) for _ in range(self.depth)]
+        ahead, behind = [list(s) for s in no_state], [list(s) for s in no_state]
+
+        def layer_input(i: int, k: int) -> torch.Tensor:
+            return inputs(k) if i == 0 else layer_output(i - 1, k)
+
+        def layer_output(i: int, k: int) -> torch.Tensor:
+            X = layer_input(i, k)
+            Y, ahead[i][k + 1] = self.forward_layers[i](X, ahead[i][k])
+            if self.bidirectional:
+                Y_backward, _ = self.backward_layers[i](X.flip(1), behind[i][k + 1])
+                Y = torch.cat([Y, Y_backward.flip(1)], dim=2)
+            return Y
+
+        for i in range(self.depth):
+            if i < self.depth - 1:
+                for k in range(n_windows):
+                    _, ahead[i][k + 1] = self.forward_layers[i](layer_input(i, k), ahead[i][k])
+            if self.bidirectional:
+                for k in reversed(range(n_windows)):
+                    _, behind[i][k] = self.backward_layers[i](layer_input(i, k).flip(1), behind[i][k + 1])
+        for k in range(n_windows):
+            yield layer_output(self.depth - 1, k)
