@@ -62,8 +62,14 @@ def _padded_lstm_init(
 def _padded_lstm_forward(
     model: Model, Xs: List[Floats2d], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
-    """Run the docs sorted by length, `chunk_size` at a time, so that little
-    of each padded chunk is padding."""
+    return _run_chunks(model, Xs, lambda chunk: _run_padded(model, chunk, is_train))
+
+
+def _run_chunks(
+    model: Model, Xs: List[Floats2d], run: Callable[[List[Floats2d]], Tuple[List[Floats2d], Callable]]
+) -> Tuple[List[Floats2d], Callable]:
+    """`run` over the docs sorted by length, `chunk_size` at a time, so that
+    little of each padded chunk is padding; outputs in the docs' order."""
     from .torch_lstm import one_thread_in_forked_child
 
     one_thread_in_forked_child()
@@ -73,7 +79,7 @@ def _padded_lstm_forward(
     Ys: List[Floats2d] = [None] * len(Xs)  # type: ignore[list-item]
     callbacks = []
     for chunk in chunks:
-        chunk_Ys, chunk_backprop = _run_padded(model, [Xs[i] for i in chunk], is_train)
+        chunk_Ys, chunk_backprop = run([Xs[i] for i in chunk])
         for i, Y in zip(chunk, chunk_Ys):
             Ys[i] = Y
         callbacks.append((chunk, chunk_backprop))
@@ -127,19 +133,62 @@ def tagger_chain(embed: Model, lstm: Model, *output: Model) -> Model:
 
 
 def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
-    embed, lstm, head, *rest = model.layers
-    window = lstm.attrs["window"]
-    if is_train or all(len(doc) <= window for doc in docs) or not _per_token(embed):
+    if is_train:
         return chain_forward(model, docs, is_train)
+    embed, lstm, head, *rest = model.layers
+    window = lstm.attrs["window"] if _per_token(embed) else len(max(docs, key=len, default=()))
     short = [doc for doc in docs if len(doc) <= window]
-    short_scores = iter(head.predict(lstm.predict(embed.predict(short))) if short else [])
+    short_scores = iter(_predict_short(model, short) if short else [])
     scores = [
-        _predict_windows(embed, lstm, head, doc, window) if len(doc) > window else next(short_scores)
+        next(short_scores) if len(doc) <= window else _predict_windows(embed, lstm, head, doc, window)
         for doc in docs
     ]
     for layer in rest:
         scores = layer.predict(scores)
     return scores, _no_backprop
+
+
+def _predict_short(model: Model, docs: List[Doc]) -> List[Floats2d]:
+    """Embedding, LSTM and dense layer of whole docs. The dense layer (and its
+    log-softmax) runs in PyTorch on each padded chunk the LSTM outputs, so that
+    only the tag scores, not the LSTM's wide output, are copied per doc."""
+    embed, lstm, head = model.layers[:3]
+    Xs = embed.predict(docs)
+    dense = _dense_head(model, head)
+    if dense is None:
+        return head.predict(lstm.predict(Xs))
+    return _run_chunks(lstm, Xs, lambda Xs: _run_padded_dense(lstm, Xs, *dense))[0]
+
+
+def _dense_head(model: Model, head: Model) -> Optional[Tuple[Floats2d, Floats2d, bool]]:
+    """(W, b, log_softmax) of a `with_array(Linear)` or `with_array(chain(Linear,
+    log_softmax))` head, else None."""
+    output_layer = model.get_ref("output_layer") if model.has_ref("output_layer") else None
+    inner = head.layers[0] if head.layers else None
+    if output_layer is None or inner is None:
+        return None
+    if inner is output_layer:
+        with_log_softmax = False
+    elif inner.layers and inner.layers[0] is output_layer and [layer.name for layer in inner.layers[1:]] == ["log_softmax"]:
+        with_log_softmax = True
+    else:
+        return None
+    return output_layer.get_param("W"), output_layer.get_param("b"), with_log_softmax
+
+
+def _run_padded_dense(model: Model, Xs: List[Floats2d], W, b, with_log_softmax: bool) -> Tuple[List[Floats2d], Callable]:
+    import torch
+
+    shim = model.shims[0]
+    lengths = [len(X) for X in Xs]
+    Xt = xp2torch(model.ops.pad(Xs), device=shim.device)
+    Yt = shim.predict(ArgsKwargs(args=(Xt, torch.tensor(lengths)), kwargs={}))
+    with torch.no_grad():
+        St = torch.nn.functional.linear(Yt, xp2torch(W, device=shim.device), xp2torch(b, device=shim.device))
+        if with_log_softmax:
+            St = St.log_softmax(dim=2)
+    scores = torch2xp(St)
+    return [scores[i, :length] for i, length in enumerate(lengths)], _no_backprop
 
 
 def _per_token(embed: Model) -> bool:
