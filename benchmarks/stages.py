@@ -5,10 +5,12 @@
 
 Stages: `tokenizer` (spaCy's, on the raw texts), `features` (the embedding's
 feature extractors: token attributes to hashed ids), `embedding` (the rest of the
-embedding: hash tables, layer norm), `lstm`, `output` (the dense layer and its
-log-softmax or CRF scores), `decoding` (constrained Viterbi) and `annotations`
-(entities onto `doc.ents`). Each stage is timed by wrapping the thinc layers' and the
-component's functions, so the total is that of `nlp.pipe` plus a timer call per layer.
+embedding: hash tables, layer norm), `lstm` (the PyTorch LSTM's forward: its own
+arithmetic), `output` (the rest of the model: padding, copies, the dense layer and
+its log-softmax or CRF scores), `decoding` (constrained Viterbi) and `annotations`
+(entities onto `doc.ents`). Each stage is timed by wrapping the thinc layers', the
+PyTorch module's and the component's functions, so the total is that of `nlp.pipe`
+plus a timer call per layer.
 """
 import argparse
 import time
@@ -19,8 +21,7 @@ from typing import Callable, Dict, Iterator, List
 
 import spacy
 import torch
-
-from measure import read_docs
+from spacy.tokens import DocBin
 
 STAGES = ("tokenizer", "features", "embedding", "lstm", "output", "decoding", "annotations")
 
@@ -34,8 +35,10 @@ def stage_profile(nlp, texts: List[str], batch_size: int, component: str = "lstm
     docs = [nlp.make_doc(text) for text in texts]
     seconds["tokenizer"] = time.perf_counter() - start
     features = [node for node in model.walk() if node.name == "extract_features"]
-    timed = {"model": [model], "embed": [model.get_ref("embed")], "lstm": [model.get_ref("lstm")], "features": features}
-    with _timed_layers(timed, seconds), _timed_methods(pipe, ("predict", "set_annotations"), seconds):
+    timed = {"model": [model], "embed": [model.get_ref("embed")], "features": features}
+    module = model.get_ref("lstm").shims[0]._model
+    with _timed_layers(timed, seconds), _timed_methods(module, ("forward",), seconds, "lstm"), \
+            _timed_methods(pipe, ("predict", "set_annotations"), seconds):
         n_words = sum(len(doc) for doc in nlp.pipe(docs, batch_size=batch_size))
     stages = {
         "tokenizer": seconds["tokenizer"],
@@ -65,9 +68,10 @@ def _timed_layers(layers: Dict[str, list], seconds: Dict[str, float]) -> Iterato
 
 
 @contextmanager
-def _timed_methods(obj, names, seconds: Dict[str, float]) -> Iterator[None]:
+def _timed_methods(obj, names, seconds: Dict[str, float], stage: str = "") -> Iterator[None]:
+    """Add the time spent in each method to `seconds[stage or name]`."""
     for name in names:
-        setattr(obj, name, _timer(getattr(obj, name), name, seconds))
+        setattr(obj, name, _timer(getattr(obj, name), stage or name, seconds))
     try:
         yield
     finally:
@@ -87,6 +91,7 @@ def _timer(func: Callable, name: str, seconds: Dict[str, float]) -> Callable:
 
 
 def markdown(stages: Dict[str, Dict[str, float]]) -> str:
+    """The stages as a table: seconds, share of the total, words/s."""
     total = sum(stage["seconds"] for stage in stages.values())
     lines = ["| stage | seconds | share | words/s |", "| --- | ---: | ---: | ---: |"]
     for name, stage in stages.items():
@@ -104,7 +109,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     nlp = spacy.load(args.model)
-    texts = [doc.text for doc in read_docs(args.test, nlp)]
+    texts = [doc.text for doc in DocBin().from_disk(args.test).get_docs(nlp.vocab)]
     stage_profile(nlp, texts[: args.batch_size], args.batch_size)  # warm-up
     print(markdown(stage_profile(nlp, texts, args.batch_size)))
 
