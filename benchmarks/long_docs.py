@@ -51,8 +51,10 @@ def measure(model: str, test: str, n_tokens: int) -> Dict[str, Any]:
 
 def markdown(results: Dict[str, List[Dict[str, Any]]]) -> str:
     lines = [
-        "Peak RSS of `nlp(doc)` on one long doc, above the RSS with the model loaded and the doc "
-        "made (`benchmarks/long_docs.py`; one process per figure, one torch thread):",
+        (
+            "Peak RSS of `nlp(doc)` on one long doc, above the RSS with the model loaded and the doc "
+            "made (`benchmarks/long_docs.py`; one process per figure, one torch thread):"
+        ),
         "",
         "| model | tokens | peak above before, MiB | KiB per token | seconds | tokens/s |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",

@@ -41,13 +41,13 @@ def markdown(report: Dict[str, Any]) -> str:
             f"| {r['train_peak_rss_mb']:.0f} | {percent(r.get('train_rss_growth'))} "
             f"| {r['infer_peak_rss_mb']:.0f} | {percent(r.get('infer_rss_growth'))} | {r['model_size_mb']:.1f} |"
         )
-    lines += ["", f"Train RSS growth: from step 1,000 to step 5,000 (or the last step before). Infer RSS: "
-              f"`nlp.pipe` over {s.get('infer_words', 0):,} words (the test texts again and again) in a process "
-              "of its own; growth from the first tenth of the words (warm-up) to the end."]
+    lines += ["", (f"Train RSS growth: from step 1,000 to step 5,000 (or the last step before). Infer RSS: "
+                   f"`nlp.pipe` over {s.get('infer_words', 0):,} words (the test texts again and again) in a "
+                   "process of its own; growth from the first tenth of the words (warm-up) to the end.")]
     profiled = {name: r["infer_stages"] for name, r in systems.items() if r.get("infer_stages")}
     if profiled:
-        lines += ["", "lstm_ner inference time per stage (one pass over the test texts, words/s of each stage "
-                  "alone; `benchmarks/stages.py`):", "",
+        lines += ["", ("lstm_ner inference time per stage (one pass over the test texts, words/s of each "
+                       "stage alone; `benchmarks/stages.py`):"), "",
                   "| stage | " + " | ".join(f"{name} s | {name} words/s" for name in profiled) + " |",
                   "| --- |" + " ---: | ---: |" * len(profiled)]
         for stage in STAGES:

@@ -1,7 +1,7 @@
 """thinc layers of the tagger: a padding-proof (Bi)LSTM, the tagger's chain that
 runs long docs through it window by window, log-softmax and character
 embeddings. PyTorch is imported when an LSTM is built, not before."""
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 import numpy
 from spacy.attrs import intify_attr

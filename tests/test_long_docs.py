@@ -4,7 +4,6 @@ import numpy
 import pytest
 import spacy
 from spacy.tokens import Doc
-
 from util import crf_config, make_examples, overfit_pipeline, small_model_config
 
 CHARS_EMBED = {
@@ -15,7 +14,7 @@ CHARS_EMBED = {
     "chars": 4,
     "char_width": 4,
 }
-SENTENCE = "Angela Merkel visited Paris on Monday with Barack Obama .".split()
+SENTENCE = ["Angela", "Merkel", "visited", "Paris", "on", "Monday", "with", "Barack", "Obama", "."]
 
 
 def long_doc(nlp, n_tokens):
