@@ -120,13 +120,14 @@ def _run_padded(
 
 
 def tagger_chain(embed: Model, lstm: Model, *output: Model) -> Model:
-    """`chain(embed, lstm, *output)`, the same layers and weights, but that
-    predicts a doc longer than the LSTM's `window` tokens window by window:
-    embedding, LSTM and dense layer see one window at a time, the LSTM carrying
-    its state across windows in both directions (`PaddedLSTM.windows`), so the
-    scores are those of one pass while the memory of the activations stays that
-    of one window. Training, and embeddings that are not per token (a
-    tok2vec listener), take the plain chain."""
+    """`chain(embed, lstm, *output)`, the same layers and weights; training
+    takes the plain chain. Prediction runs the dense layer on the LSTM's padded
+    chunks (`_predict_short`) and predicts a doc longer than the LSTM's `window`
+    tokens window by window: embedding, LSTM and dense layer see one window at a
+    time, the LSTM carrying its state across windows in both directions
+    (`PaddedLSTM.windows`), so the scores are those of one pass while the memory
+    of the activations stays that of one window. An embedding that is not per
+    token (a tok2vec listener) sees whole docs."""
     plain = chain(embed, lstm, *output)
     dims = {name: plain.maybe_get_dim(name) for name in plain.dim_names}
     return Model(plain.name, _tagger_forward, init=plain.init, dims=dims, layers=plain.layers)
@@ -238,7 +239,7 @@ class DocWindow:
 
 
 def _no_backprop(d_scores):
-    raise ValueError("The tagger predicted window by window, which has no gradient.")
+    raise ValueError("lstm_ner's prediction has no gradient: use begin_update to train.")
 
 
 def log_softmax() -> Model[Floats2d, Floats2d]:
