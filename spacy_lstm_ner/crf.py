@@ -189,35 +189,113 @@ class Marginals(NamedTuple):
     end: numpy.ndarray  # (n_tags,) expected closing-tag count, summed over docs
 
 
+class Lattice:
+    """Forward and backward sums over the tag paths of a padded batch of docs,
+    kept rescaled; the log-scores are read off for the (doc, step, tag) asked for.
+    Docs are stored longest first: `row[doc]` is a doc's row."""
+
+    def __init__(self, forward, forward_logs, backward, backward_logs, log_z, row):
+        self.forward = forward  # (n_steps, n_docs, n_tags), each live row summing to one
+        self.forward_logs = forward_logs  # (n_steps, n_docs) log of forward's scale
+        self.backward = backward
+        self.backward_logs = backward_logs
+        self.log_z = log_z  # (n_docs,) log-partition of each doc, in the docs' order
+        self.row = row
+
+    def alpha(self, doc, step, tag=slice(None)) -> numpy.ndarray:
+        """Log-sum of the scores of the paths from the start to `tag` at `step`."""
+        row = self.row[doc]
+        return _safe_log(self.forward[step, row, tag]) + _last_axis(self.forward_logs[step, row], tag)
+
+    def beta(self, doc, step, tag=slice(None)) -> numpy.ndarray:
+        """Log-sum of the scores of the paths from `tag` at `step` to the end,
+        that tag's emission excluded."""
+        row = self.row[doc]
+        return _safe_log(self.backward[step, row, tag]) + _last_axis(self.backward_logs[step, row], tag)
+
+    def all_alpha(self) -> numpy.ndarray:
+        """alpha of every (doc, step, tag), (n_docs, n_steps, n_tags)."""
+        logs = _safe_log(self.forward) + self.forward_logs[:, :, None]
+        return logs.transpose(1, 0, 2)[self.row]
+
+    def all_beta(self) -> numpy.ndarray:
+        logs = _safe_log(self.backward) + self.backward_logs[:, :, None]
+        return logs.transpose(1, 0, 2)[self.row]
+
+
+def _last_axis(logs: numpy.ndarray, tag) -> numpy.ndarray:
+    return logs[..., None] if isinstance(tag, slice) else logs
+
+
+def lattice(emissions: numpy.ndarray, lengths: numpy.ndarray, chain: ChainScores) -> Lattice:
+    """The forward and backward sums over each doc's tag paths. `emissions`
+    is padded (n_docs, n_steps, n_tags); a path's score is the sum of its
+    start, emission, transition and end scores. Every doc must have at least
+    one token; restrict a doc's paths by setting emissions to NEVER. A doc
+    left with no path has log_z below NEVER / 2; NEVER stands for log(0).
+
+    The sums run in probability space: each step is one matrix product,
+    rescaled to sum to one, and the logs of the scales (and of each token's
+    largest emission) add up on the side. The docs run longest first, each
+    step on the docs that reach it."""
+    n_docs, n_steps, n_tags = emissions.shape
+    order = numpy.argsort(-lengths, kind="stable")
+    lengths = lengths[order]
+    reaching = numpy.searchsorted(-lengths, -numpy.arange(n_steps + 1), side="left")
+    live = (numpy.arange(n_steps)[:, None] < lengths[None, :])
+    by_step = numpy.ascontiguousarray(emissions[order].transpose(1, 0, 2))
+    peaks = by_step.max(axis=2)
+    weights = numpy.exp(by_step - peaks[:, :, None])
+    moves, end = numpy.exp(chain.transitions), numpy.exp(chain.end)
+    forward, forward_scale = numpy.zeros_like(weights), numpy.ones((n_steps, n_docs))
+    forward[0] = numpy.exp(chain.start) * weights[0]
+    forward_scale[0] = _normalize(forward[0])
+    for t in range(1, n_steps):
+        k = reaching[t]
+        forward[t, :k] = (forward[t - 1, :k] @ moves) * weights[t, :k]
+        forward_scale[t, :k] = _normalize(forward[t, :k])
+    backward, backward_scale = numpy.zeros_like(weights), numpy.ones((n_steps, n_docs))
+    for t in range(n_steps - 1, -1, -1):
+        going_on, reach_t = reaching[t + 1], reaching[t]
+        backward[t, going_on:reach_t] = end
+        if going_on:
+            backward[t, :going_on] = (weights[t + 1, :going_on] * backward[t + 1, :going_on]) @ moves.T
+            backward_scale[t, :going_on] = _normalize(backward[t, :going_on])
+    forward_logs = numpy.cumsum(_safe_log(forward_scale) + peaks, axis=0)
+    onward = numpy.zeros((n_steps, n_docs))
+    onward[:-1] = (_safe_log(backward_scale[:-1]) + peaks[1:]) * live[1:]
+    backward_logs = numpy.cumsum(onward[::-1], axis=0)[::-1]
+    rows = numpy.arange(n_docs)
+    last = lengths - 1
+    log_z = _safe_log((forward[last, rows] * end).sum(axis=1)) + forward_logs[last, rows]
+    row = numpy.argsort(order)
+    return Lattice(forward, forward_logs, backward, backward_logs, log_z[row], row)
+
+
+def _normalize(rows: numpy.ndarray) -> numpy.ndarray:
+    """Divide each row by its sum, in place, where the sum is not 0; the sums."""
+    sums = rows.sum(axis=1)
+    rows /= numpy.where(sums > 0, sums, 1.0)[:, None]
+    return sums
+
+
+def _safe_log(x: numpy.ndarray) -> numpy.ndarray:
+    """log(x), with NEVER for log(0)."""
+    with numpy.errstate(divide="ignore"):
+        return numpy.maximum(numpy.log(x), NEVER)
+
+
 def forward_backward(
     emissions: numpy.ndarray, lengths: numpy.ndarray, chain: ChainScores
 ) -> Marginals:
-    """Log-partition and marginals of each doc's tag sequence. `emissions` is
-    padded (n_docs, n_steps, n_tags); a path's score is the sum of its start,
-    emission, transition and end scores. Every doc must have at least one token;
-    restrict a doc's paths by setting emissions to NEVER. A doc left with no
-    path has log_z below NEVER / 2 and meaningless marginals.
-
-    Each step sums over the previous tag with a matrix product in probability
-    space, rescaled per doc by its running maximum, instead of a log-sum-exp
-    over an (n_docs, n_tags, n_tags) array."""
+    """Log-partition and marginals of each doc's tag sequences, from the
+    `lattice` of the padded `emissions`."""
     n_docs, n_steps, n_tags = emissions.shape
-    steps = numpy.arange(n_steps)
-    live = steps[None, :] < lengths[:, None]
-    last = lengths - 1
+    scores = lattice(emissions, lengths, chain)
+    alpha, beta, log_z = scores.all_alpha(), scores.all_beta(), scores.log_z
+    live = numpy.arange(n_steps)[None, :] < lengths[:, None]
     moves = numpy.exp(chain.transitions)
-    alpha = numpy.empty_like(emissions)
-    alpha[:, 0] = chain.start + emissions[:, 0]
-    for t in range(1, n_steps):
-        stepped = _log_matmul(alpha[:, t - 1], moves) + emissions[:, t]
-        alpha[:, t] = numpy.where(live[:, t, None], stepped, alpha[:, t - 1])
-    rows = numpy.arange(n_docs)
-    log_z = _logsumexp(alpha[rows, last] + chain.end, axis=1)
-    beta = numpy.empty_like(emissions)
-    beta[:, n_steps - 1] = chain.end
-    for t in range(n_steps - 2, -1, -1):
-        stepped = _log_matmul(emissions[:, t + 1] + beta[:, t + 1], moves.T)
-        beta[:, t] = numpy.where(live[:, t + 1, None], stepped, chain.end)
+    rows, last = numpy.arange(n_docs), lengths - 1
     tags = numpy.exp(numpy.minimum(alpha + beta - log_z[:, None, None], 0.0)) * live[:, :, None]
     feasible = log_z > NEVER / 2
     transitions = numpy.zeros((n_tags, n_tags))
@@ -245,14 +323,6 @@ def _rescaled(scores: numpy.ndarray):
     return numpy.exp(scores - peak[:, None]), peak
 
 
-def _log_matmul(scores: numpy.ndarray, moves: numpy.ndarray) -> numpy.ndarray:
-    """log(exp(scores) @ moves), row by row, with NEVER where it is log(0)."""
-    weights, peak = _rescaled(scores)
-    summed = weights @ moves
-    with numpy.errstate(divide="ignore"):
-        return numpy.where(summed > 0, numpy.log(summed) + peak[:, None], NEVER)
-
-
 def clamp_to_gold(emissions: numpy.ndarray, gold: List[numpy.ndarray]) -> numpy.ndarray:
     """Emissions with every path that disagrees with a gold tag set to NEVER.
     gold[i][t] is the tag id at token t of doc i, or -1 where it is unknown:
@@ -264,8 +334,3 @@ def clamp_to_gold(emissions: numpy.ndarray, gold: List[numpy.ndarray]) -> numpy.
         clamped[i, known] = NEVER
         clamped[i, known, doc_gold[known]] = keep
     return clamped
-
-
-def _logsumexp(x: numpy.ndarray, axis: int) -> numpy.ndarray:
-    peak = x.max(axis=axis, keepdims=True)
-    return (peak + numpy.log(numpy.exp(x - peak).sum(axis=axis, keepdims=True))).squeeze(axis)

@@ -1,18 +1,20 @@
 """The `lstm_ner` component: a recurrent tagger that writes `doc.ents`."""
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import numpy
 import srsly
 from spacy.attrs import IS_SPACE
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import ensure_path
+from spacy.util import ensure_path, minibatch
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
+from .calibration import NothingToCalibrate, calibration_error, fit_temperature
+from .confidence import ScoredSpans, crf_weights, score_entities, softmax_weights
 from .crf import CRFLoss, InfeasibleGold, crf_decode
 from .decoding import softmax_decode
 from .gold import aligned_biluo
@@ -43,6 +45,9 @@ DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
         "model": DEFAULT_MODEL,
         "scheme": "BILUO",
         "overwrite_ents": False,
+        "score_ents": True,
+        "spans_key": None,
+        "threshold": None,
         "scorer": {"@scorers": "spacy_lstm_ner.masked_accuracy_scorer.v2"},
     },
     default_score_weights={
@@ -60,6 +65,9 @@ def make_lstm_ner(
     model: Model,
     scheme: str,
     overwrite_ents: bool,
+    score_ents: bool,
+    spans_key: Optional[str],
+    threshold: Optional[float],
     scorer: Optional[Callable],
 ) -> "LSTMEntityRecognizer":
     return LSTMEntityRecognizer(
@@ -68,13 +76,25 @@ def make_lstm_ner(
         name,
         scheme=scheme,
         overwrite_ents=overwrite_ents,
+        score_ents=score_ents,
+        spans_key=spans_key,
+        threshold=threshold,
         scorer=scorer,
     )
 
 
+class Predictions(NamedTuple):
+    """What `LSTMEntityRecognizer.predict` gives `set_annotations`, per doc."""
+
+    tag_ids: List[numpy.ndarray]  # the best valid tag sequence
+    entities: List[List[Tuple[int, int, str]]]  # the entities it spells, as token offsets
+    scored: Optional[List[ScoredSpans]]  # None without score_ents; its entities (and, with a threshold, other likely spans) with probabilities
+
+
 class LSTMEntityRecognizer(TrainablePipe):
     """Tag every token (BILUO or IOB), decode the best valid tag sequence and
-    set the entities it spells on `doc.ents`. The model is a
+    set the entities it spells on `doc.ents`, and each entity's probability
+    under the model in `doc.spans[spans_key].attrs["scores"]`. The model is a
     spacy_lstm_ner.BiLSTMTagger (log-probabilities per token) or a
     spacy_lstm_ner.BiLSTMCRFTagger (emissions and CRF scores); the loss and
     the decoder that fit it are chosen here, once."""
@@ -87,21 +107,37 @@ class LSTMEntityRecognizer(TrainablePipe):
         *,
         scheme: str = "BILUO",
         overwrite_ents: bool = False,
+        score_ents: bool = True,
+        spans_key: Optional[str] = None,
+        threshold: Optional[float] = None,
         scorer: Optional[Callable] = None,
     ) -> None:
+        """score_ents: write each predicted entity's probability to
+        `doc.spans[spans_key]`; False skips computing them.
+        spans_key: the `doc.spans` key of the scored entities; None: `name`.
+        threshold: also put in that group every other span whose probability
+        reaches it; None: only the entities of the best tag sequence."""
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
+        if spans_key is not None and (not isinstance(spans_key, str) or not spans_key):
+            raise ValueError(f"{name}'s spans_key must be a non-empty string or null, got {spans_key!r}.")
+        if threshold is not None and not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):
+            raise ValueError(f"{name}'s threshold must be a probability in (0, 1] or null, got {threshold!r}.")
+        self.score_ents = score_ents
+        self.spans_key = spans_key or name
+        self.threshold = threshold
         self.cfg = {
             "labels": [],
             "scheme": validate_scheme(scheme),
             "overwrite_ents": overwrite_ents,
+            "temperature": 1.0,
         }
         if model.has_ref("crf"):
-            self._loss, self._decode = CRFLoss(scheme), crf_decode
+            self._loss, self._decode, self._weights = CRFLoss(scheme), crf_decode, crf_weights
         else:
-            self._loss, self._decode = TagNLL(), softmax_decode
+            self._loss, self._decode, self._weights = TagNLL(), softmax_decode, softmax_weights
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -128,23 +164,36 @@ class LSTMEntityRecognizer(TrainablePipe):
         self.vocab.strings.add(label)
         return 1
 
-    def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
-        """Tag ids of the best valid tag sequence for each doc. As in spaCy's
-        `ner`, no entity starts on a whitespace token."""
+    def predict(self, docs: Iterable[Doc]) -> Predictions:
+        """The best valid tag sequence of each doc, and the probability of
+        each entity it spells. As in spaCy's `ner`, no entity starts on a
+        whitespace token."""
         docs = list(docs)
         if not any(len(doc) for doc in docs):
-            return [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
+            tag_ids = [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
+            scored = [ScoredSpans([], numpy.zeros((0,))) for _ in docs] if self.score_ents else None
+            return Predictions(tag_ids, [[] for _ in docs], scored)
         scores = self.model.predict(docs)
+        scheme = self.cfg["scheme"]
         spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
-        return self._decode(scores, self.cfg["scheme"], spaces)
-
-    def set_annotations(self, docs: Iterable[Doc], tag_ids: List[numpy.ndarray]) -> None:
         tags = tuple(self.tags)
-        for doc, doc_tag_ids in zip(docs, tag_ids):
-            predicted = [
-                Span(doc, start, end, label=label)
-                for start, end, label in entity_offsets(doc_tag_ids, tags)
-            ]
+        tag_ids = self._decode(scores, scheme, spaces)
+        entities = [entity_offsets(doc_tag_ids, tags) for doc_tag_ids in tag_ids]
+        if not self.score_ents:
+            return Predictions(tag_ids, entities, None)
+        weights = self._weights(scores, scheme, spaces, self.cfg["temperature"])
+        scored = score_entities(weights, tag_ids, entities, tags, scheme, self.threshold)
+        return Predictions(tag_ids, entities, scored)
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
+        scored = predictions.scored or [None] * len(predictions.entities)
+        for doc, doc_entities, doc_scored in zip(docs, predictions.entities, scored):
+            predicted = [Span(doc, start, end, label=label) for start, end, label in doc_entities]
+            if doc_scored is not None:
+                spans = [Span(doc, start, end, label=label) for start, end, label in doc_scored.offsets]
+                doc.spans[self.spans_key] = SpanGroup(
+                    doc, name=self.spans_key, spans=spans, attrs={"scores": doc_scored.scores}
+                )
             if self.cfg["overwrite_ents"]:
                 doc.set_ents(predicted, default="outside")
             else:
@@ -219,6 +268,42 @@ class LSTMEntityRecognizer(TrainablePipe):
                 )
             ids[i] = tag_ids[tag]
         return ids
+
+    def calibrate(self, examples: Iterable[Example], *, batch_size: int = 256) -> Dict[str, float]:
+        """Fit the temperature of the entity probabilities on held-out
+        examples, whose predicted docs ran through the earlier components:
+        the one that minimizes the log-loss of "this predicted entity is
+        right" (same start, end and label as a reference entity). The
+        entities stay the same. Stores it in cfg["temperature"]; returns it,
+        the number of entities and the expected calibration error before and after."""
+        examples = list(examples)
+        validate_examples(examples, "LSTMEntityRecognizer.calibrate")
+        scheme, tags = self.cfg["scheme"], tuple(self.tags)
+        batches, correct = [], []
+        for batch in minibatch(examples, batch_size):
+            docs = [eg.predicted for eg in batch]
+            if not any(len(doc) for doc in docs):
+                continue
+            scores = self.model.predict(docs)
+            spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
+            tag_ids = self._decode(scores, scheme, spaces)
+            entities = [entity_offsets(doc_tag_ids, tags) for doc_tag_ids in tag_ids]
+            batches.append((scores, spaces, tag_ids, entities))
+            correct += [_is_reference(eg, span) for eg, doc_entities in zip(batch, entities) for span in doc_entities]
+        if not correct:
+            raise NothingToCalibrate(f"{self.name} predicts no entity in the {len(examples)} examples given: nothing to calibrate on.")
+
+        def probabilities(temperature: float) -> numpy.ndarray:
+            return numpy.concatenate([
+                doc_scored.scores
+                for scores, spaces, tag_ids, entities in batches
+                for doc_scored in score_entities(self._weights(scores, scheme, spaces, temperature), tag_ids, entities, tags, scheme)
+            ])
+
+        before = calibration_error(probabilities(self.cfg["temperature"]), correct)
+        self.cfg["temperature"] = round(fit_temperature(probabilities, correct), 6)
+        after = calibration_error(probabilities(self.cfg["temperature"]), correct)
+        return {"temperature": self.cfg["temperature"], "n_entities": len(correct), "ece_before": before, "ece_after": after}
 
     def initialize(
         self,
@@ -315,6 +400,14 @@ class LSTMEntityRecognizer(TrainablePipe):
                 f"{list(self.labels)} make {len(self.tags)} {self.cfg['scheme']} tags: "
                 "the weights and the labels come from different pipelines."
             )
+
+
+def _is_reference(example: Example, span: Tuple[int, int, str]) -> bool:
+    """Whether a predicted (start, end, label) is one of the reference's entities, by characters."""
+    start, end, label = span
+    doc = example.predicted
+    chars = (doc[start].idx, doc[end - 1].idx + len(doc[end - 1]), label)
+    return chars in {(ent.start_char, ent.end_char, ent.label_) for ent in example.reference.ents}
 
 
 _LOAD_ERRORS = (ValueError, TypeError, KeyError, RuntimeError, EOFError, OSError)

@@ -1,0 +1,66 @@
+"""Calibration of entity probabilities: the expected calibration error that
+measures it and the temperature fit that improves it."""
+import math
+from typing import Callable, Dict, List
+
+import numpy
+
+DEFAULT_BINS = 15
+
+
+class NothingToCalibrate(ValueError):
+    """The model predicts no entity in the data given."""
+
+
+def calibration_error(scores: numpy.ndarray, correct: numpy.ndarray, n_bins: int = DEFAULT_BINS) -> float:
+    """Expected calibration error: over `n_bins` equal-width bins of the
+    scores, the gap between mean score and share correct, weighted by the
+    bin's share of the predictions."""
+    return sum(abs(b["mean_score"] - b["accuracy"]) * b["count"] for b in reliability(scores, correct, n_bins)) / max(len(scores), 1)
+
+
+def reliability(scores: numpy.ndarray, correct: numpy.ndarray, n_bins: int = DEFAULT_BINS) -> List[Dict[str, float]]:
+    """Count, mean score and share correct of each non-empty equal-width bin."""
+    scores, correct = numpy.asarray(scores, dtype="float64"), numpy.asarray(correct, dtype=bool)
+    bins = numpy.minimum((scores * n_bins).astype(int), n_bins - 1)
+    return [
+        {
+            "low": b / n_bins,
+            "high": (b + 1) / n_bins,
+            "count": int((bins == b).sum()),
+            "mean_score": float(scores[bins == b].mean()),
+            "accuracy": float(correct[bins == b].mean()),
+        }
+        for b in range(n_bins)
+        if (bins == b).any()
+    ]
+
+
+def fit_temperature(
+    probabilities: Callable[[float], numpy.ndarray],
+    correct: numpy.ndarray,
+    bounds: tuple = (0.05, 20.0),
+    n_steps: int = 40,
+) -> float:
+    """The temperature in `bounds` that minimizes the log-loss of `correct`
+    under `probabilities(temperature)`: a golden-section search over its log."""
+    correct = numpy.asarray(correct, dtype=bool)
+
+    def log_loss(log_temperature: float) -> float:
+        p = numpy.clip(probabilities(math.exp(log_temperature)), 1e-12, 1 - 1e-12)
+        return float(-numpy.where(correct, numpy.log(p), numpy.log1p(-p)).mean())
+
+    low, high = math.log(bounds[0]), math.log(bounds[1])
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = high - ratio * (high - low), low + ratio * (high - low)
+    loss_a, loss_b = log_loss(a), log_loss(b)
+    for _ in range(n_steps):
+        if loss_a < loss_b:
+            high, b, loss_b = b, a, loss_a
+            a = high - ratio * (high - low)
+            loss_a = log_loss(a)
+        else:
+            low, a, loss_a = a, b, loss_b
+            b = low + ratio * (high - low)
+            loss_b = log_loss(b)
+    return math.exp((low + high) / 2)

@@ -1,0 +1,186 @@
+"""Entity probabilities: the probability, under the model, that a span of tokens
+carries exactly an entity's tags. Both heads define a distribution over the
+valid tag sequences of a doc (the CRF by its scores, the softmax head by the
+product of its per-token probabilities, renormalized over valid sequences); a
+span's probability is the total weight of the sequences that spell that entity
+there, read off the forward and backward log-scores of the lattice."""
+from typing import List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy
+from thinc.backends import get_array_ops
+
+from .crf import NEVER, ChainScores, CRFOutput, Lattice, lattice, restrict
+from .tags import begin_mask, placeholder_tags, transition_mask
+
+
+class ScoredSpans(NamedTuple):
+    """One doc's scored spans: (start, end, label) token offsets and probabilities."""
+
+    offsets: List[Tuple[int, int, str]]
+    scores: numpy.ndarray  # float64, aligned with `offsets`
+
+
+class Weights(NamedTuple):
+    """The scores of a batch's tag paths, as a CRF's: a path weighs the exp of
+    the sum of its start, emission, transition and end scores."""
+
+    emissions: numpy.ndarray  # (n_docs, n_steps, n_tags) float64, 0 after each doc's end
+    lengths: numpy.ndarray  # (n_docs,) tokens per doc
+    chain: ChainScores  # forbidden moves at NEVER
+
+
+def crf_weights(
+    output: CRFOutput, scheme: str, no_entity_start: Sequence[numpy.ndarray], temperature: float
+) -> Weights:
+    """The CRF's emissions and chain scores divided by `temperature`."""
+    ops = get_array_ops(output.chain.transitions)
+    learned = [ops.to_numpy(values).astype("float64") / temperature for values in output.chain]
+    tags = placeholder_tags(len(learned[0]), scheme)
+    chain = restrict(*learned, *transition_mask(tags, scheme))
+    return Weights(*_emission_weights(output.emissions, scheme, no_entity_start, temperature), chain)
+
+
+def softmax_weights(
+    log_probs: Sequence, scheme: str, no_entity_start: Sequence[numpy.ndarray], temperature: float
+) -> Weights:
+    """Per-token log-probabilities divided by `temperature` as emissions, with
+    a chain that only forbids what `scheme` forbids."""
+    emissions, lengths = _emission_weights(log_probs, scheme, no_entity_start, temperature)
+    n_tags = emissions.shape[2]
+    zeros = numpy.zeros((n_tags,))
+    chain = restrict(zeros, numpy.zeros((n_tags, n_tags)), zeros, *transition_mask(placeholder_tags(n_tags, scheme), scheme))
+    return Weights(emissions, lengths, chain)
+
+
+def _emission_weights(
+    scores: Sequence, scheme: str, no_entity_start: Sequence[numpy.ndarray], temperature: float
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Per-doc (n_tokens, n_tags) scores on any device, padded into one float64
+    numpy array and divided by `temperature`, with every tag that opens an
+    entity at NEVER on the tokens where `no_entity_start[i]` is True; the lengths."""
+    ops = get_array_ops(scores[0])
+    lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
+    padded = ops.to_numpy(ops.pad(list(scores))).astype("float64") / temperature
+    closed = numpy.zeros(padded.shape[:2], dtype=bool)
+    for i, doc_tokens in enumerate(no_entity_start):
+        closed[i, : len(doc_tokens)] = doc_tokens
+    opens_entity = begin_mask(placeholder_tags(padded.shape[2], scheme))
+    padded[closed[:, :, None] & opens_entity] = NEVER
+    return padded, lengths
+
+
+def score_entities(
+    weights: Weights,
+    paths: Sequence[numpy.ndarray],
+    predicted: Sequence[List[Tuple[int, int, str]]],
+    tags: Tuple[str, ...],
+    scheme: str,
+    threshold: Optional[float] = None,
+) -> List[ScoredSpans]:
+    """The probability of each entity that each doc's tag path spells (the
+    `predicted` offsets, from `entity_offsets`), and, with a `threshold`, of
+    every other span whose probability reaches it."""
+    padded, lengths, chain = weights
+    scores = lattice(padded, lengths, chain)
+    log_probs = _path_entity_log_probs(padded, lengths, scores, chain, paths, predicted, tags, scheme)
+    if threshold is None:
+        return [ScoredSpans(offsets, _probability(log_prob)) for offsets, log_prob in zip(predicted, log_probs)]
+    found = [dict(zip(doc_offsets, doc_log_probs)) for doc_offsets, doc_log_probs in zip(predicted, log_probs)]
+    for i, offsets, log_prob in _spans_above(padded, lengths, scores, chain, tags, scheme, numpy.log(threshold)):
+        found[i].setdefault(offsets, log_prob)
+    result = []
+    for doc_found in found:
+        offsets = sorted(doc_found)
+        result.append(ScoredSpans(offsets, _probability(numpy.array([doc_found[span] for span in offsets]))))
+    return result
+
+
+def _probability(log_prob: numpy.ndarray) -> numpy.ndarray:
+    return numpy.exp(numpy.minimum(log_prob, 0.0)).astype("float64")
+
+
+def _path_entity_log_probs(padded, lengths, scores: Lattice, chain, paths, predicted, tags, scheme) -> List[numpy.ndarray]:
+    """Log-probability of each entity of each doc's path: the forward score of
+    its first tag, the path's own scores inside it, and the backward score of
+    all that may follow it without extending it."""
+    n_docs, n_steps, _ = padded.shape
+    path = numpy.zeros((n_docs, n_steps), dtype="int64")
+    for i, doc_path in enumerate(paths):
+        path[i, : len(doc_path)] = doc_path
+    steps = numpy.take_along_axis(padded, path[:, :, None], axis=2)[:, :, 0]
+    steps[:, 1:] += chain.transitions[path[:, :-1], path[:, 1:]]
+    running = numpy.cumsum(steps, axis=1)
+    flat = [(i, start, end - 1) for i, offsets in enumerate(predicted) for start, end, _ in offsets]
+    if not flat:
+        return [numpy.zeros((0,)) for _ in predicted]
+    doc, start, end = numpy.array(flat, dtype="int64").T
+    first, last = path[doc, start], path[doc, end]
+    log_prob = scores.alpha(doc, start, first) + running[doc, end] - running[doc, start] - scores.log_z[doc]
+    if scheme == "BILUO":
+        log_prob += scores.beta(doc, end, last)
+    else:
+        inside = _inside_tags(tags)[first]
+        log_prob += _iob_close(padded, lengths, scores, chain, doc, end, last, inside)
+    bounds = numpy.cumsum([0] + [len(offsets) for offsets in predicted])
+    return [log_prob[bounds[i] : bounds[i + 1]] for i in range(len(predicted))]
+
+
+def _iob_close(padded, lengths, scores: Lattice, chain, doc, position, tag, inside) -> numpy.ndarray:
+    """Log-sum of the paths from `tag` at `position` to the end whose next tag
+    is not `inside`, i.e. that do not run the entity on."""
+    at_end = position + 1 >= lengths[doc]
+    following = numpy.minimum(position + 1, lengths[doc] - 1)
+    onward = chain.transitions[tag] + padded[doc, following] + scores.beta(doc, following)
+    onward[numpy.arange(len(doc)), inside] = NEVER
+    peak = onward.max(axis=1)
+    closed = peak + numpy.log(numpy.exp(onward - peak[:, None]).sum(axis=1))
+    return numpy.where(at_end, chain.end[tag], closed)
+
+
+def _inside_tags(tags: Tuple[str, ...]) -> numpy.ndarray:
+    """For each tag id, the id of the I tag of its label (0 for O)."""
+    index = {tag: i for i, tag in enumerate(tags)}
+    return numpy.array([index.get(f"I-{tag.split('-', 1)[-1]}", 0) for tag in tags])
+
+
+def _spans_above(padded, lengths, scores: Lattice, chain, tags, scheme, log_threshold):
+    """(doc, (start, end, label), log-probability) of every span whose
+    probability reaches exp(log_threshold): every start and label at once,
+    growing the spans a token at a time while their prefix's probability, a
+    bound on theirs, still reaches it."""
+    index = {tag: i for i, tag in enumerate(tags)}
+    labels = sorted({tag.split("-", 1)[1] for tag in tags if tag != "O"})
+    b, i_ = (numpy.array([index[f"{p}-{label}"] for label in labels]) for p in "BI")
+    doc, start = numpy.nonzero(numpy.arange(padded.shape[1])[None, :] < lengths[:, None])
+    doc, start = numpy.repeat(doc, len(labels)), numpy.repeat(start, len(labels))
+    label = numpy.tile(numpy.arange(len(labels)), len(doc) // max(len(labels), 1))
+    log_z = scores.log_z[doc]
+    if scheme == "BILUO":
+        u, last = (numpy.array([index[f"{p}-{name}"] for name in labels]) for p in "UL")
+        yield from _found(doc, start, start + 1, label, scores.alpha(doc, start, u[label]) + scores.beta(doc, start, u[label]) - log_z, labels, log_threshold)
+    run = scores.alpha(doc, start, b[label])
+    previous = b[label]
+    bound = run + scores.beta(doc, start, previous) - log_z
+    end = start
+    while True:
+        if scheme == "IOB":
+            close = _iob_close(padded, lengths, scores, chain, doc, end, previous, i_[label])
+            yield from _found(doc, start, end + 1, label, run + close - log_z, labels, log_threshold)
+        alive = (bound >= log_threshold) & (end + 1 < lengths[doc])
+        if not alive.any():
+            return
+        doc, start, end, label, run, previous, log_z = (
+            values[alive] for values in (doc, start, end + 1, label, run, previous, log_z)
+        )
+        if scheme == "BILUO":
+            closing = last[label]
+            log_prob = run + chain.transitions[previous, closing] + padded[doc, end, closing] + scores.beta(doc, end, closing) - log_z
+            yield from _found(doc, start, end + 1, label, log_prob, labels, log_threshold)
+        run = run + chain.transitions[previous, i_[label]] + padded[doc, end, i_[label]]
+        previous = i_[label]
+        bound = run + scores.beta(doc, end, previous) - log_z
+
+
+def _found(doc, start, end, label, log_prob, labels, log_threshold):
+    for k in numpy.flatnonzero(log_prob >= log_threshold):
+        yield int(doc[k]), (int(start[k]), int(end[k]), labels[label[k]]), float(log_prob[k])
