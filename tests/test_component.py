@@ -99,10 +99,13 @@ def test_keeps_entities_already_set(trained_nlp):
 
 def test_overwrite_ents_replaces_entities_already_set(trained_nlp):
     nlp = spacy.blank("en")
-    nlp.add_pipe("lstm_ner", source=trained_nlp)
-    nlp.get_pipe("lstm_ner").cfg["overwrite_ents"] = True
+    ner = nlp.add_pipe("lstm_ner", source=trained_nlp)
+    ner.cfg["overwrite_ents"] = True
     add_ruler(nlp, "Miami last", "CITY")
-    assert ents_of(nlp(TRAIN_DATA[0][0])) == GOLD[0]
+    try:
+        assert ents_of(nlp(TRAIN_DATA[0][0])) == GOLD[0]
+    finally:
+        ner.cfg["overwrite_ents"] = False  # the sourced component is the shared fixture's
 
 
 def test_overwrite_ents_is_a_config_setting():
