@@ -7,7 +7,9 @@ Each doc is the test split's tokens, repeated, made into one `Doc` from words (n
 tokenizer, no `nlp.max_length`); each (model, length) runs in a process of its own,
 which loads the model, warms it up on a short doc, makes the long doc and then
 measures `nlp(doc)`: peak RSS (`VmHWM`) above the RSS just before, and seconds.
-Writes `long_docs.json` and `long_docs.md` to `--output`.
+An `lstm_ner` that scores its entities (`score_ents`, the default) is measured twice:
+as loaded, and with `score_ents = false`. Writes `long_docs.json` and `long_docs.md`
+to `--output`.
 """
 import argparse
 import json
@@ -20,12 +22,15 @@ from plugins import peak_rss_mb, rss_mb
 from train import run_process
 
 
-def measure(model: str, test: str, n_tokens: int) -> Dict[str, Any]:
-    """Run in the child process: one doc of `n_tokens` tokens through `nlp`."""
+def measure(model: str, test: str, n_tokens: int, scores: bool = True) -> Dict[str, Any]:
+    """Run in the child process: one doc of `n_tokens` tokens through `nlp`;
+    `scores=False` turns lstm_ner's entity scores off."""
     import spacy
     from spacy.tokens import Doc, DocBin
 
     nlp = spacy.load(model)
+    if not scores:
+        nlp.get_pipe("lstm_ner").score_ents = False
     words: List[str] = []
     for doc in DocBin().from_disk(test).get_docs(nlp.vocab):
         words.extend(token.text for token in doc)
@@ -47,6 +52,14 @@ def measure(model: str, test: str, n_tokens: int) -> Dict[str, Any]:
         "seconds": seconds,
         "entities": len(doc.ents),
     }
+
+
+def scores_entities(model: str) -> bool:
+    """Whether the pipeline saved at `model` has an lstm_ner that scores its entities."""
+    from spacy.util import load_config
+
+    component = load_config(Path(model) / "config.cfg")["components"].get("lstm_ner", {})
+    return component.get("factory") == "lstm_ner" and component.get("score_ents", True)
 
 
 def markdown(results: Dict[str, List[Dict[str, Any]]]) -> str:
@@ -79,11 +92,13 @@ def main() -> None:
     args = parser.parse_args()
     results = {}
     for model in args.models:
-        results[model] = []
-        for n_tokens in args.tokens:
-            command = [sys.executable, __file__, "--child", model, str(args.test), str(n_tokens)]
-            results[model].append(json.loads(run_process(command, threads=args.threads)))
-            print(json.dumps(results[model][-1]), flush=True)
+        for scores in (True, False) if scores_entities(model) else (True,):
+            name = model if scores else f"{model} (score_ents = false)"
+            results[name] = []
+            for n_tokens in args.tokens:
+                command = [sys.executable, __file__, "--child", model, str(args.test), str(n_tokens), str(int(scores))]
+                results[name].append(json.loads(run_process(command, threads=args.threads)))
+                print(name, json.dumps(results[name][-1]), flush=True)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "long_docs.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.output / "long_docs.md").write_text(markdown(results))
@@ -92,6 +107,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        print(json.dumps(measure(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
+        print(json.dumps(measure(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:6] != ["0"])))
     else:
         main()
