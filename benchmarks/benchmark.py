@@ -32,6 +32,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--eval-frequency", type=int, help="dev evaluation every N steps (default 200; quick: 10)")
     parser.add_argument("--batch-size", type=int, default=256, help="nlp.pipe batch size (default 256)")
     parser.add_argument("--repeats", type=int, default=3, help="timed inference runs per system (default 3)")
+    parser.add_argument("--infer-words", type=int,
+                        help="words piped in the inference memory process (default 1000000; quick: 20000)")
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="torch (OpenMP) threads of every process, 0 for torch's default (default 1, "
                              "as spaCy's CPU ner uses one)")
@@ -46,6 +48,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.max_steps is None:
         args.max_steps = 30 if args.quick else 20000
+    if args.infer_words is None:
+        args.infer_words = 20000 if args.quick else 1000000
     if args.eval_frequency is None:
         args.eval_frequency = 10 if args.quick else 200
     if args.workdir is None:
@@ -79,6 +83,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         "eval_frequency": args.eval_frequency,
         "batch_size": args.batch_size,
         "repeats": args.repeats,
+        "infer_words": args.infer_words,
         "torch_threads": args.torch_threads or "torch default",
         "n_docs": {split: len(DocBin().from_disk(path)) for split, path in corpus.items()},
         "n_test_words": n_test_words,

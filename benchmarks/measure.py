@@ -1,9 +1,11 @@
-"""Measuring the trained models: test scores, inference speed, inference peak memory
-(in a process of its own) and size; and the machine they ran on.
+"""Measuring the trained models: test scores, inference speed, the time per stage of
+lstm_ner's inference, inference memory (in a process of its own) and size; and the
+machine they ran on.
 
-    python benchmarks/measure.py MODEL TEST BATCH_SIZE
+    python benchmarks/measure.py MODEL TEST BATCH_SIZE N_WORDS
 
-prints the peak RSS of loading MODEL and piping the TEST texts once, as JSON.
+prints, as JSON, the peak RSS of loading MODEL and piping the TEST texts over and over
+until N_WORDS words, and the RSS every tenth of the way.
 """
 import json
 import os
@@ -20,7 +22,8 @@ import torch
 from spacy.tokens import DocBin
 from spacy.training import Example
 
-from plugins import peak_rss_mb
+from plugins import peak_rss_mb, rss_mb
+from stages import stage_profile
 from train import run_process
 
 TOKENIZATION = "spaCy's tokenization of the raw text (no gold tokens)"
@@ -38,12 +41,15 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
     speed = inference_speed(nlps, texts, args.batch_size, args.repeats)
     for name, nlp in nlps.items():
         model = systems[name]["model"]
-        command = [sys.executable, __file__, model, str(test_path), str(args.batch_size)]
-        rss = run_process(command, threads=args.torch_threads)
+        command = [sys.executable, __file__, model, str(test_path), str(args.batch_size), str(args.infer_words)]
+        memory = json.loads(run_process(command, threads=args.torch_threads))
         systems[name].update(
             evaluate(nlp, gold, args.batch_size),
             **speed[name],
-            infer_peak_rss_mb=json.loads(rss)["peak_rss_mb"],
+            infer_peak_rss_mb=memory["peak_rss_mb"],
+            infer_rss_curve=memory["rss_curve"],
+            infer_rss_growth=memory["rss_curve"][-1]["rss_mb"] / memory["rss_curve"][0]["rss_mb"] - 1.0,
+            infer_stages=stage_profile(nlp, texts, args.batch_size) if "lstm_ner" in nlp.pipe_names else None,
             model_size_mb=size_mb(Path(model)),
         )
     return sum(len(doc) for doc in blank.tokenizer.pipe(texts))
@@ -77,13 +83,22 @@ def inference_speed(nlps: Dict[str, Any], texts: List[str], batch_size: int, rep
     }
 
 
-def infer_peak_rss(model: str, test_path: str, batch_size: str) -> float:
-    """Load a model, pipe the test texts once; the peak RSS of this process."""
+def infer_memory(model: str, test_path: str, batch_size: str, n_words: str) -> Dict[str, Any]:
+    """Load a model, pipe the test texts over and over until `n_words` words: the
+    peak RSS of this process, and its RSS after each tenth of the words, the
+    first tenth being the warm-up."""
     nlp = spacy.load(model)
     texts = [doc.text for doc in read_docs(Path(test_path), nlp)]
-    for _ in nlp.pipe(texts, batch_size=int(batch_size)):
-        pass
-    return peak_rss_mb()
+    total, step = int(n_words), int(n_words) // 10
+    words, curve = 0, []
+    while words < total:
+        for doc in nlp.pipe(texts, batch_size=int(batch_size)):
+            words += len(doc)
+            if words >= step * (len(curve) + 1):
+                curve.append({"words": words, "rss_mb": round(rss_mb(), 1)})
+            if words >= total:
+                break
+    return {"peak_rss_mb": peak_rss_mb(), "rss_curve": curve}
 
 
 def read_docs(path: Path, nlp) -> list:
@@ -110,4 +125,4 @@ def machine_info() -> Dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps({"peak_rss_mb": infer_peak_rss(*sys.argv[1:])}))
+    print(json.dumps(infer_memory(*sys.argv[1:])))

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from measure import SCORES
+from stages import STAGES
 
 
 def write_report(report: Dict[str, Any], output: Path) -> None:
@@ -28,16 +29,30 @@ def markdown(report: Dict[str, Any]) -> str:
         f"{s['machine']['torch_threads']}.{' Quick mode: a small slice, not a result.' if s['quick'] else ''}",
         "",
         f"| system | {' | '.join(SCORES)} | train s (steps, stop) "
-        "| train words/s | infer words/s | train RSS MiB | infer RSS MiB | size MiB |",
-        "| --- |" + " ---: |" * (len(SCORES) + 6),
+        "| train words/s | infer words/s | train RSS MiB | train RSS growth 1k→5k steps | infer RSS MiB "
+        "| infer RSS growth | size MiB |",
+        "| --- |" + " ---: |" * (len(SCORES) + 8),
     ]
     for r in systems.values():
         lines.append(
             f"| {r['description']} | {' | '.join(score(r[key]) for key in SCORES)} "
             f"| {r['train_seconds']:.0f} ({r['train_steps']}, {r['stopped_by']}) "
             f"| {r['train_words_per_second']:,.0f} | {r['infer_words_per_second']:,.0f} "
-            f"| {r['train_peak_rss_mb']:.0f} | {r['infer_peak_rss_mb']:.0f} | {r['model_size_mb']:.1f} |"
+            f"| {r['train_peak_rss_mb']:.0f} | {percent(r.get('train_rss_growth'))} "
+            f"| {r['infer_peak_rss_mb']:.0f} | {percent(r.get('infer_rss_growth'))} | {r['model_size_mb']:.1f} |"
         )
+    lines += ["", (f"Train RSS growth: from step 1,000 to step 5,000 (or the last step before). Infer RSS: "
+                   f"`nlp.pipe` over {s.get('infer_words', 0):,} words (the test texts again and again) in a "
+                   "process of its own; growth from the first tenth of the words (warm-up) to the end.")]
+    profiled = {name: r["infer_stages"] for name, r in systems.items() if r.get("infer_stages")}
+    if profiled:
+        lines += ["", ("lstm_ner inference time per stage (one pass over the test texts, words/s of each "
+                       "stage alone; `benchmarks/stages.py`):"), "",
+                  "| stage | " + " | ".join(f"{name} s | {name} words/s" for name in profiled) + " |",
+                  "| --- |" + " ---: | ---: |" * len(profiled)]
+        for stage in STAGES:
+            cells = [f"{p[stage]['seconds']:.3f} | {p[stage]['words_per_second']:,.0f}" for p in profiled.values()]
+            lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     per_type = {name: r["ents_per_type"] or {} for name, r in systems.items()}
     labels = sorted({label for scores in per_type.values() for label in scores})
     lines += ["", "Test ents_f per type:", "", "| type | " + " | ".join(systems) + " |",
@@ -51,6 +66,11 @@ def markdown(report: Dict[str, Any]) -> str:
 def score(value: Optional[float]) -> str:
     """A score to three decimals; "n/a" where the scorer reported none."""
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def percent(value: Optional[float]) -> str:
+    """A relative change as a signed percentage; "n/a" where there is none."""
+    return "n/a" if value is None else f"{value * 100:+.1f}%"
 
 
 def plot_dev_curves(systems: Dict[str, Any], path: Path) -> None:

@@ -81,7 +81,8 @@ def write_config(
         "training.logger": {
             "@loggers": "spacy.ChainLogger.v1",
             "logger1": {"@loggers": "spacy.ConsoleLogger.v1", "progress_bar": False},
-            "logger2": {"@loggers": LOGGER, "path": str(curve), "summary": str(summary)},
+            "logger2": {"@loggers": LOGGER, "path": str(curve), "summary": str(summary),
+                        "rss_every": 10 if args.quick else 100},
         },
     }
     config = load_config(source, overrides={**overrides, **budget}, interpolate=False)

@@ -48,9 +48,20 @@ def train_system(name: str, system: System, corpus: Dict[str, Path], workdir: Pa
         "train_words_per_second": last["words"] / last["seconds"],
         "stopped_by": result["stopped_by"],
         "train_peak_rss_mb": result["peak_rss_mb"],
+        "train_rss_curve": result["rss_curve"],
+        "train_rss_growth": rss_growth(result["rss_curve"]),
         "dev_curve": [{key: e[key] for key in ("step", "seconds", "ents_f")} for e in evals],
         "model": str(out / "training" / "model-best"),
     }
+
+
+def rss_growth(curve: List[Dict[str, float]], start: int = 1000, end: int = 5000) -> Optional[float]:
+    """Relative growth of the training RSS from step `start` to the last sample
+    at or before step `end`, after warm-up: 0.05 is 5%. None for shorter runs."""
+    after = [point for point in curve if start <= point["step"] <= end]
+    if len(after) < 2:
+        return None
+    return after[-1]["rss_mb"] / after[0]["rss_mb"] - 1.0
 
 
 def spacy_train(config: Path, output: Path, threads: int, log: Optional[Path] = None) -> None:

@@ -20,7 +20,7 @@ from thinc.api import (
 from thinc.types import Floats2d
 
 from .crf import CRFOutput, crf_layer
-from .layers import character_embed, log_softmax, padded_lstm
+from .layers import character_embed, log_softmax, padded_lstm, tagger_chain
 
 
 @registry.architectures("spacy_lstm_ner.BiLSTMTagger.v1")
@@ -31,6 +31,7 @@ def build_bilstm_tagger(
     bidirectional: bool = True,
     dropout: float = 0.0,
     chunk_size: int = 32,
+    window: int = 4096,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Log-probabilities over the tag set for every token of every doc.
@@ -44,9 +45,12 @@ def build_bilstm_tagger(
         output until the trainer sets `[training] dropout`, which then rules.
     chunk_size: the LSTM runs the docs of a batch sorted by length, this many
         at a time, so that little of each padded chunk is padding (speed only).
+    window: a doc longer than this many tokens is predicted window by window,
+        with the LSTM's state carried across windows: the same scores as one
+        pass, with the memory of one window's activations (memory only).
     nO: number of tags; left open, the component sets it from its labels.
     """
-    lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO, "BiLSTMTagger")
+    lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, window, nO, "BiLSTMTagger")
     return _build_tagger(embed, lstm, nO, crf=False)
 
 
@@ -58,6 +62,7 @@ def build_bilstm_crf_tagger(
     bidirectional: bool = True,
     dropout: float = 0.0,
     chunk_size: int = 32,
+    window: int = 4096,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], CRFOutput]:
     """Emission scores over the tag set for every token, with a linear-chain
@@ -65,7 +70,7 @@ def build_bilstm_crf_tagger(
     the `crf` layer's learned start, transition and end scores, which lstm_ner
     trains with the CRF likelihood and decodes with Viterbi.
     Settings as for spacy_lstm_ner.BiLSTMTagger.v1."""
-    lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO, "BiLSTMCRFTagger")
+    lstm = _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, window, nO, "BiLSTMCRFTagger")
     return _build_tagger(embed, lstm, nO, crf=True)
 
 
@@ -80,22 +85,23 @@ def _build_tagger(embed: Model, lstm: Model, nO: Optional[int], *, crf: bool) ->
     output_layer = Linear(nO=nO, nI=lstm.get_dim("nO"))
     if crf:
         crf = crf_layer(nO)
-        model = chain(embed, lstm, with_array(output_layer), crf)
+        model = tagger_chain(embed, lstm, with_array(output_layer), crf)
         model.set_ref("crf", crf)
     else:
-        model = chain(embed, lstm, with_array(chain(output_layer, log_softmax())))
+        model = tagger_chain(embed, lstm, with_array(chain(output_layer, log_softmax())))
     model.set_ref("embed", embed)
     model.set_ref("lstm", lstm)
     model.set_ref("output_layer", output_layer)
     return model
 
 
-def _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, nO, owner) -> Model:
+def _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, window, nO, owner) -> Model:
     """The (Bi)LSTM over `embed`'s vectors, after checking every setting;
     errors name the architecture `owner`."""
     _check_positive("hidden_width", hidden_width, owner)
     _check_positive("depth", depth, owner)
     _check_positive("chunk_size", chunk_size, owner)
+    _check_positive("window", window, owner)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"{owner} dropout must be in [0, 1), got {dropout!r}.")
     if nO is not None:
@@ -108,6 +114,7 @@ def _build_lstm(embed, hidden_width, depth, bidirectional, dropout, chunk_size, 
         bidirectional=bidirectional,
         dropout=dropout,
         chunk_size=chunk_size,
+        window=window,
     )
 
 

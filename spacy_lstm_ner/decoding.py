@@ -75,12 +75,15 @@ def decode_paths(scores, start_scores, end_scores, step) -> List[numpy.ndarray]:
     if n_steps == 0:
         return [numpy.zeros((0,), dtype="int64") for _ in scores]
     order = numpy.argsort(-lengths, kind="stable")
-    padded = numpy.zeros((n_docs, n_steps, n_tags), dtype="float32")
-    for row, i in enumerate(order):
-        padded[row, : lengths[i]] = scores[i]
+    if n_docs == 1:  # a long doc: no padded copy
+        padded = numpy.asarray(scores[0], dtype="float32")[None]
+    else:
+        padded = numpy.zeros((n_docs, n_steps, n_tags), dtype="float32")
+        for row, i in enumerate(order):
+            padded[row, : lengths[i]] = scores[i]
     running = numpy.searchsorted(-lengths[order], -numpy.arange(n_steps), side="left")
     best = padded[:, 0] + start_scores
-    backpointers = numpy.empty((n_docs, n_steps, n_tags), dtype="int32")
+    backpointers = numpy.empty((n_docs, n_steps, n_tags), dtype=numpy.min_scalar_type(n_tags))
     backpointers[:] = numpy.arange(n_tags)
     for t in range(1, n_steps):
         k = running[t]

@@ -1,10 +1,13 @@
-"""thinc layers of the tagger: a padding-proof (Bi)LSTM, log-softmax and
-character embeddings. PyTorch is imported when an LSTM is built, not before."""
-from typing import Callable, List, Optional, Tuple
+"""thinc layers of the tagger: a padding-proof (Bi)LSTM, the tagger's chain that
+runs long docs through it window by window, log-softmax and character
+embeddings. PyTorch is imported when an LSTM is built, not before."""
+from typing import Callable, List, Optional, Tuple, Union
 
 import numpy
-from spacy.tokens import Doc
-from thinc.api import ArgsKwargs, Model, PyTorchShim, torch2xp, xp2torch
+from spacy.attrs import intify_attr
+from spacy.tokens import Doc, Span
+from thinc.api import ArgsKwargs, Model, chain, torch2xp, xp2torch
+from thinc.layers.chain import forward as chain_forward
 from thinc.types import Floats2d
 
 
@@ -16,14 +19,15 @@ def padded_lstm(
     bidirectional: bool,
     dropout: float,
     chunk_size: int,
+    window: int,
 ) -> Model[List[Floats2d], List[Floats2d]]:
     """Wrap a `PaddedLSTM`: one (n_tokens, nI) array per doc in, one
     (n_tokens, nO) array per doc out; docs of similar length are padded and
     run together, `chunk_size` docs at a time. `dropout` is the rate until
     `set_dropout_rate` (the trainer's `[training] dropout`) sets another;
-    prediction never drops."""
+    prediction never drops. `window` is read by `tagger_chain`."""
     try:
-        from .torch_lstm import PaddedLSTM
+        from .torch_lstm import InPlaceShim, PaddedLSTM
     except ImportError as error:
         raise ImportError(
             "lstm_ner's LSTM needs PyTorch: pip install torch (see the README)."
@@ -33,9 +37,9 @@ def padded_lstm(
         "padded_lstm",
         _padded_lstm_forward,
         init=_padded_lstm_init,
-        shims=[PyTorchShim(module)],
+        shims=[InPlaceShim(module)],
         dims={"nI": nI, "nO": module.nO},
-        attrs={"chunk_size": chunk_size, "dropout_rate": dropout},
+        attrs={"chunk_size": chunk_size, "dropout_rate": dropout, "window": window},
     )
 
 
@@ -58,8 +62,14 @@ def _padded_lstm_init(
 def _padded_lstm_forward(
     model: Model, Xs: List[Floats2d], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
-    """Run the docs sorted by length, `chunk_size` at a time, so that little
-    of each padded chunk is padding."""
+    return _run_chunks(model, Xs, lambda chunk: _run_padded(model, chunk, is_train))
+
+
+def _run_chunks(
+    model: Model, Xs: List[Floats2d], run: Callable[[List[Floats2d]], Tuple[List[Floats2d], Callable]]
+) -> Tuple[List[Floats2d], Callable]:
+    """`run` over the docs sorted by length, `chunk_size` at a time, so that
+    little of each padded chunk is padding; outputs in the docs' order."""
     from .torch_lstm import one_thread_in_forked_child
 
     one_thread_in_forked_child()
@@ -69,7 +79,7 @@ def _padded_lstm_forward(
     Ys: List[Floats2d] = [None] * len(Xs)  # type: ignore[list-item]
     callbacks = []
     for chunk in chunks:
-        chunk_Ys, chunk_backprop = _run_padded(model, [Xs[i] for i in chunk], is_train)
+        chunk_Ys, chunk_backprop = run([Xs[i] for i in chunk])
         for i, Y in zip(chunk, chunk_Ys):
             Ys[i] = Y
         callbacks.append((chunk, chunk_backprop))
@@ -107,6 +117,129 @@ def _run_padded(
         return ops.unpad(torch2xp(dXt.args[0]), lengths)
 
     return Ys, backprop
+
+
+def tagger_chain(embed: Model, lstm: Model, *output: Model) -> Model:
+    """`chain(embed, lstm, *output)`, the same layers and weights; training
+    takes the plain chain. Prediction runs the dense layer on the LSTM's padded
+    chunks (`_predict_short`) and predicts a doc longer than the LSTM's `window`
+    tokens window by window: embedding, LSTM and dense layer see one window at a
+    time, the LSTM carrying its state across windows in both directions
+    (`PaddedLSTM.windows`), so the scores are those of one pass while the memory
+    of the activations stays that of one window. An embedding that is not per
+    token (a tok2vec listener) sees whole docs."""
+    plain = chain(embed, lstm, *output)
+    dims = {name: plain.maybe_get_dim(name) for name in plain.dim_names}
+    return Model(plain.name, _tagger_forward, init=plain.init, dims=dims, layers=plain.layers)
+
+
+def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
+    if is_train:
+        return chain_forward(model, docs, is_train)
+    embed, lstm, head, *rest = model.layers
+    window = lstm.attrs["window"] if _per_token(embed) else len(max(docs, key=len, default=()))
+    short = [doc for doc in docs if len(doc) <= window]
+    short_scores = iter(_predict_short(model, short) if short else [])
+    scores = [
+        next(short_scores) if len(doc) <= window else _predict_windows(embed, lstm, head, doc, window)
+        for doc in docs
+    ]
+    for layer in rest:
+        scores = layer.predict(scores)
+    return scores, _no_backprop
+
+
+def _predict_short(model: Model, docs: List[Doc]) -> List[Floats2d]:
+    """Embedding, LSTM and dense layer of whole docs. The dense layer (and its
+    log-softmax) runs in PyTorch on each padded chunk the LSTM outputs, so that
+    only the tag scores, not the LSTM's wide output, are copied per doc."""
+    embed, lstm, head = model.layers[:3]
+    Xs = embed.predict(docs)
+    dense = _dense_head(model, head)
+    if dense is None:
+        return head.predict(lstm.predict(Xs))
+    return _run_chunks(lstm, Xs, lambda Xs: _run_padded_dense(lstm, Xs, *dense))[0]
+
+
+def _dense_head(model: Model, head: Model) -> Optional[Tuple[Floats2d, Floats2d, bool]]:
+    """(W, b, log_softmax) of a `with_array(Linear)` or `with_array(chain(Linear,
+    log_softmax))` head, else None."""
+    output_layer = model.get_ref("output_layer") if model.has_ref("output_layer") else None
+    inner = head.layers[0] if head.layers else None
+    if output_layer is None or inner is None:
+        return None
+    if inner is output_layer:
+        with_log_softmax = False
+    elif inner.layers and inner.layers[0] is output_layer and [layer.name for layer in inner.layers[1:]] == ["log_softmax"]:
+        with_log_softmax = True
+    else:
+        return None
+    return output_layer.get_param("W"), output_layer.get_param("b"), with_log_softmax
+
+
+def _run_padded_dense(model: Model, Xs: List[Floats2d], W, b, with_log_softmax: bool) -> Tuple[List[Floats2d], Callable]:
+    import torch
+
+    shim = model.shims[0]
+    lengths = [len(X) for X in Xs]
+    Xt = xp2torch(model.ops.pad(Xs), device=shim.device)
+    Yt = shim.predict(ArgsKwargs(args=(Xt, torch.tensor(lengths)), kwargs={}))
+    with torch.no_grad():
+        St = torch.nn.functional.linear(Yt, xp2torch(W, device=shim.device), xp2torch(b, device=shim.device))
+        if with_log_softmax:
+            St = St.log_softmax(dim=2)
+    scores = torch2xp(St)
+    return [scores[i, :length] for i, length in enumerate(lengths)], _no_backprop
+
+
+def _per_token(embed: Model) -> bool:
+    """Whether `embed` can embed a window of a doc on its own: no listener,
+    whose vectors come from another component's pass over whole docs."""
+    return not any("listener" in node.name for node in embed.walk())
+
+
+def _predict_windows(embed: Model, lstm: Model, head: Model, doc: Doc, window: int) -> Floats2d:
+    import torch
+
+    from .torch_lstm import one_thread_in_forked_child
+
+    one_thread_in_forked_child()
+    shim = lstm.shims[0]
+    starts = range(0, len(doc), window)
+
+    def inputs(k: int):
+        X = embed.predict([DocWindow(doc[starts[k] : starts[k] + window])])[0]
+        return xp2torch(X, device=shim.device)[None]
+
+    scores = None
+    with torch.no_grad():
+        for start, Y in zip(starts, shim._model.windows(inputs, len(starts))):
+            window_scores = head.predict([torch2xp(Y[0])])[0]
+            if scores is None:
+                scores = head.ops.alloc2f(len(doc), window_scores.shape[1])
+            scores[start : start + len(window_scores)] = window_scores
+    return scores
+
+
+class DocWindow:
+    """A span that embedding layers read as they read a doc: `to_array` also
+    takes attribute names, as `Doc.to_array` does and `Span.to_array` does not."""
+
+    def __init__(self, span: Span):
+        self.span = span
+        self.vocab = span.vocab
+
+    def __len__(self) -> int:
+        return len(self.span)
+
+    def to_array(self, attrs):
+        if isinstance(attrs, (str, int)):
+            return self.span.to_array([intify_attr(attrs)])[:, 0]
+        return self.span.to_array([intify_attr(attr) for attr in attrs])
+
+
+def _no_backprop(d_scores):
+    raise ValueError("lstm_ner's prediction has no gradient: use begin_update to train.")
 
 
 def log_softmax() -> Model[Floats2d, Floats2d]:
@@ -152,10 +285,7 @@ def _character_embed_forward(
     n_chars, width = model.get_dim("nC"), model.get_dim("nM")
     E = model.get_param("E")
     offsets = model.ops.xp.arange(n_chars, dtype="int64") * 256
-    rows = [
-        model.ops.asarray(doc.to_utf8_array(nr_char=n_chars), dtype="int64") + offsets
-        for doc in docs
-    ]
+    rows = [model.ops.asarray(_utf8_array(doc, n_chars), dtype="int64") + offsets for doc in docs]
     vectors = [E[doc_rows].reshape((len(doc_rows), n_chars * width)) for doc_rows in rows]
 
     def backprop(d_vectors: List[Floats2d]) -> List:
@@ -166,3 +296,10 @@ def _character_embed_forward(
         return []
 
     return vectors, backprop
+
+
+def _utf8_array(doc: Union[Doc, DocWindow], n_chars: int) -> numpy.ndarray:
+    if isinstance(doc, DocWindow):
+        span = doc.span
+        return span.doc.to_utf8_array(nr_char=n_chars)[span.start : span.end]
+    return doc.to_utf8_array(nr_char=n_chars)

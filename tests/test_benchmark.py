@@ -13,6 +13,7 @@ from util import ROOT, convert_gmb_slice, make_examples
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import benchmark  # noqa: E402
 from report import markdown  # noqa: E402
+from stages import STAGES, stage_profile  # noqa: E402
 import suites  # noqa: E402
 import train  # noqa: E402
 
@@ -58,6 +59,15 @@ def test_quick_report_has_every_figure_for_every_system(quick_run):
         assert [e["step"] for e in curve] == [0, 10, 20, 30]
         assert all(0.0 <= e["ents_f"] <= 1.0 for e in curve)
         assert [e["seconds"] for e in curve] == sorted(e["seconds"] for e in curve)
+        assert [point["step"] for point in system["train_rss_curve"]] == [0, 10, 20, 30]
+        assert all(point["rss_mb"] > 0 for point in system["train_rss_curve"])
+        assert len(system["infer_rss_curve"]) == 10 and system["infer_rss_curve"][-1]["words"] >= 20000
+        stages = system["infer_stages"]
+        if name == "spacy_ner":
+            assert stages is None
+        else:
+            assert list(stages) == list(STAGES)
+            assert all(stage["seconds"] > 0 for stage in stages.values()), stages
 
 
 def test_quick_writes_table_and_plot(quick_run):
@@ -136,3 +146,33 @@ def test_update_speed_refuses_a_corpus_too_small(tmp_path):
                "--train", str(tmp_path / "train.spacy")]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode != 0 and "too few" in result.stderr
+
+
+def test_rss_growth_is_measured_after_warm_up():
+    curve = [{"step": step, "rss_mb": 500.0 + step / 10} for step in range(0, 6001, 100)]
+    assert train.rss_growth(curve) == pytest.approx(1000.0 / 600.0 - 1.0)
+    assert train.rss_growth(curve[:10]) is None
+
+
+def test_stage_profile_times_every_stage():
+    nlp = spacy.load(ROOT / "tests" / "data" / "v1_softmax")
+    texts = [eg.reference.text for eg in make_examples(nlp)] * 3
+    stages = stage_profile(nlp, texts, batch_size=4)
+    assert list(stages) == list(STAGES)
+    assert all(stage["seconds"] > 0 and stage["words_per_second"] > 0 for stage in stages.values())
+    assert nlp("Angela Merkel visited Paris.").ents is not None  # the timers are gone
+
+
+def test_long_docs_writes_peak_memory_per_length(tmp_path):
+    nlp = spacy.blank("en")
+    DocBin(docs=[eg.reference for eg in make_examples(nlp)]).to_disk(tmp_path / "test.spacy")
+    command = [
+        sys.executable, str(ROOT / "benchmarks" / "long_docs.py"), str(ROOT / "tests" / "data" / "v1_softmax"),
+        "--tokens", "50", "500", "--test", str(tmp_path / "test.spacy"), "--output", str(tmp_path),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = json.loads((tmp_path / "long_docs.json").read_text())[str(ROOT / "tests" / "data" / "v1_softmax")]
+    assert [run["tokens"] for run in runs] == [50, 500]
+    assert all(run["peak_above_before_mb"] >= 0 and run["seconds"] > 0 for run in runs)
+    assert "| tokens |" in (tmp_path / "long_docs.md").read_text()

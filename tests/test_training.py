@@ -1,5 +1,7 @@
 """The trainer's dropout reaches the LSTM, the seed governs every initial weight,
 and update is begin_update → get_loss → backprop → finish_update for both heads."""
+import gc
+
 import numpy
 import pytest
 import spacy
@@ -90,3 +92,26 @@ def test_update_is_get_loss_backprop_and_finish_update(head):
     if head == "crf":
         transitions = ner.model.get_ref("crf").get_param("transitions")
         assert numpy.abs(transitions).max() > 0.0
+
+
+def test_updates_leave_no_tensors_behind():
+    """The optimizer updates the LSTM's weights in place: thinc's PyTorchShim
+    left a chain of views to the old weights, one link per step and parameter,
+    and training memory grew with it."""
+    import torch
+
+    nlp = initialized(small_model_config())
+    optimizer = Adam(0.01)
+
+    def n_tensors():
+        gc.collect()
+        return sum(issubclass(type(obj), torch.Tensor) for obj in gc.get_objects())
+
+    module = nlp.get_pipe("lstm_ner").model.get_ref("lstm").shims[0]._model
+    nlp.update(make_examples(nlp), sgd=optimizer)
+    weights = [param.detach().clone() for param in module.parameters()]
+    before = n_tensors()
+    for _ in range(5):
+        nlp.update(make_examples(nlp), sgd=optimizer)
+    assert n_tensors() == before
+    assert all(not torch.equal(old, new) for old, new in zip(weights, module.parameters()))
