@@ -28,6 +28,8 @@ from train import run_process
 
 TOKENIZATION = "spaCy's tokenization of the raw text (no gold tokens)"
 # lstm_ner's scorer's figures, for every system; None where the scorer reports none.
+# lstm_ner timed a second time with score_ents = false: the cost of its entity probabilities.
+NO_SCORES = "without entity scores"
 SCORES = ("ents_p", "ents_r", "ents_f", "ner_tag_acc", "ner_entity_tag_acc")
 
 
@@ -35,10 +37,15 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
     """Add each trained model's test scores, inference speed, inference peak RSS
     (in a process of its own) and size to `systems`; the number of test tokens."""
     nlps = {name: spacy.load(r["model"]) for name, r in systems.items()}
+    without_scores = {
+        f"{name} {NO_SCORES}": spacy.load(systems[name]["model"], config={"components": {"lstm_ner": {"score_ents": False}}})
+        for name, nlp in nlps.items()
+        if "lstm_ner" in nlp.pipe_names
+    }
     blank = spacy.blank("en")
     gold = read_docs(test_path, blank)
     texts = [doc.text for doc in gold]
-    speed = inference_speed(nlps, texts, args.batch_size, args.repeats)
+    speed = inference_speed({**nlps, **without_scores}, texts, args.batch_size, args.repeats)
     for name, nlp in nlps.items():
         model = systems[name]["model"]
         command = [sys.executable, __file__, model, str(test_path), str(args.batch_size), str(args.infer_words)]
@@ -46,6 +53,7 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
         systems[name].update(
             evaluate(nlp, gold, args.batch_size),
             **speed[name],
+            infer_words_per_second_no_scores=speed.get(f"{name} {NO_SCORES}", {}).get("infer_words_per_second"),
             infer_peak_rss_mb=memory["peak_rss_mb"],
             infer_rss_curve=memory["rss_curve"],
             infer_rss_growth=memory["rss_curve"][-1]["rss_mb"] / memory["rss_curve"][0]["rss_mb"] - 1.0,

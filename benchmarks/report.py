@@ -29,15 +29,16 @@ def markdown(report: Dict[str, Any]) -> str:
         f"{s['machine']['torch_threads']}.{' Quick mode: a small slice, not a result.' if s['quick'] else ''}",
         "",
         f"| system | {' | '.join(SCORES)} | train s (steps, stop) "
-        "| train words/s | infer words/s | train RSS MiB | train RSS growth 1k→5k steps | infer RSS MiB "
+        "| train words/s | infer words/s | infer words/s, scores off | train RSS MiB | train RSS growth 1k→5k steps | infer RSS MiB "
         "| infer RSS growth | size MiB |",
-        "| --- |" + " ---: |" * (len(SCORES) + 8),
+        "| --- |" + " ---: |" * (len(SCORES) + 9),
     ]
     for r in systems.values():
         lines.append(
             f"| {r['description']} | {' | '.join(score(r[key]) for key in SCORES)} "
             f"| {r['train_seconds']:.0f} ({r['train_steps']}, {r['stopped_by']}) "
             f"| {r['train_words_per_second']:,.0f} | {r['infer_words_per_second']:,.0f} "
+            f"| {no_scores(r)} "
             f"| {r['train_peak_rss_mb']:.0f} | {percent(r.get('train_rss_growth'))} "
             f"| {r['infer_peak_rss_mb']:.0f} | {percent(r.get('infer_rss_growth'))} | {r['model_size_mb']:.1f} |"
         )
@@ -61,6 +62,14 @@ def markdown(report: Dict[str, Any]) -> str:
         cells = [scores.get(label, {}).get("f", 0.0) for scores in per_type.values()]
         lines.append(f"| {label} | " + " | ".join(score(f) for f in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def no_scores(result: Dict[str, Any]) -> str:
+    """lstm_ner's words/s with score_ents = false, and what the scores cost."""
+    value = result.get("infer_words_per_second_no_scores")
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f} (scores cost {1 - result['infer_words_per_second'] / value:.1%})"
 
 
 def score(value: Optional[float]) -> str:
