@@ -24,7 +24,7 @@ class Weights(NamedTuple):
     """The scores of a batch's tag paths, as a CRF's: a path weighs the exp of
     the sum of its start, emission, transition and end scores."""
 
-    emissions: numpy.ndarray  # (n_docs, n_steps, n_tags) float64, 0 after each doc's end
+    emissions: numpy.ndarray  # (n_docs, n_steps, n_tags) float32, 0 after each doc's end
     lengths: numpy.ndarray  # (n_docs,) tokens per doc
     chain: ChainScores  # forbidden moves at NEVER
 
@@ -55,12 +55,13 @@ def softmax_weights(
 def _emission_weights(
     scores: Sequence, scheme: str, no_entity_start: Sequence[numpy.ndarray], temperature: float
 ) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """Per-doc (n_tokens, n_tags) scores on any device, padded into one float64
-    numpy array and divided by `temperature`, with every tag that opens an
+    """Per-doc (n_tokens, n_tags) scores on any device, padded into one float32
+    numpy array (the model's own precision) and divided by `temperature`, with every tag that opens an
     entity at NEVER on the tokens where `no_entity_start[i]` is True; the lengths."""
     ops = get_array_ops(scores[0])
     lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
-    padded = ops.to_numpy(ops.pad(list(scores))).astype("float64") / temperature
+    padded = ops.to_numpy(ops.pad(list(scores))).astype("float32", copy=False)
+    padded /= temperature
     closed = numpy.zeros(padded.shape[:2], dtype=bool)
     for i, doc_tokens in enumerate(no_entity_start):
         closed[i, : len(doc_tokens)] = doc_tokens
@@ -81,7 +82,7 @@ def score_entities(
     `predicted` offsets, from `entity_offsets`), and, with a `threshold`, of
     every other span whose probability reaches it."""
     padded, lengths, chain = weights
-    scores = lattice(padded, lengths, chain)
+    scores = lattice(padded, lengths, chain, dtype="float32")
     log_probs = _path_entity_log_probs(padded, lengths, scores, chain, paths, predicted, tags, scheme)
     if threshold is None:
         return [ScoredSpans(offsets, _probability(log_prob)) for offsets, log_prob in zip(predicted, log_probs)]
@@ -107,7 +108,7 @@ def _path_entity_log_probs(padded, lengths, scores: Lattice, chain, paths, predi
     path = numpy.zeros((n_docs, n_steps), dtype="int64")
     for i, doc_path in enumerate(paths):
         path[i, : len(doc_path)] = doc_path
-    steps = numpy.take_along_axis(padded, path[:, :, None], axis=2)[:, :, 0]
+    steps = numpy.take_along_axis(padded, path[:, :, None], axis=2)[:, :, 0].astype("float64")
     steps[:, 1:] += chain.transitions[path[:, :-1], path[:, 1:]]
     running = numpy.cumsum(steps, axis=1)
     flat = [(i, start, end - 1) for i, offsets in enumerate(predicted) for start, end, _ in offsets]

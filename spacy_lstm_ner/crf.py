@@ -227,47 +227,59 @@ def _last_axis(logs: numpy.ndarray, tag) -> numpy.ndarray:
     return logs[..., None] if isinstance(tag, slice) else logs
 
 
-def lattice(emissions: numpy.ndarray, lengths: numpy.ndarray, chain: ChainScores) -> Lattice:
+def lattice(
+    emissions: numpy.ndarray, lengths: numpy.ndarray, chain: ChainScores, dtype: str = "float64"
+) -> Lattice:
     """The forward and backward sums over each doc's tag paths. `emissions`
     is padded (n_docs, n_steps, n_tags); a path's score is the sum of its
     start, emission, transition and end scores. Every doc must have at least
     one token; restrict a doc's paths by setting emissions to NEVER. A doc
     left with no path has log_z below NEVER / 2; NEVER stands for log(0).
 
-    The sums run in probability space: each step is one matrix product,
-    rescaled to sum to one, and the logs of the scales (and of each token's
-    largest emission) add up on the side. The docs run longest first, each
-    step on the docs that reach it."""
+    The sums run in probability space, in float64: each step is one matrix
+    product, rescaled to sum to one, and the logs of the scales (and of each
+    token's largest emission) add up on the side. The docs run longest first,
+    each step on the docs that reach it. The per-step weights and sums are
+    stored as `dtype` (float32 halves the memory: each stored value is then
+    read with float32's precision, and errors do not add up along a doc)."""
     n_docs, n_steps, n_tags = emissions.shape
     order = numpy.argsort(-lengths, kind="stable")
     lengths = lengths[order]
     reaching = numpy.searchsorted(-lengths, -numpy.arange(n_steps + 1), side="left")
-    live = (numpy.arange(n_steps)[:, None] < lengths[None, :])
-    by_step = numpy.ascontiguousarray(emissions[order].transpose(1, 0, 2))
-    peaks = by_step.max(axis=2)
-    weights = numpy.exp(by_step - peaks[:, :, None])
+    weights = numpy.empty((n_steps, n_docs, n_tags), dtype=dtype)
+    for row, i in enumerate(order):
+        weights[:, row] = emissions[i]
+    peaks = weights.max(axis=2)
+    weights -= peaks[:, :, None]
+    numpy.exp(weights, out=weights)
     moves, end = numpy.exp(chain.transitions), numpy.exp(chain.end)
     forward, forward_scale = numpy.zeros_like(weights), numpy.ones((n_steps, n_docs))
-    forward[0] = numpy.exp(chain.start) * weights[0]
-    forward_scale[0] = _normalize(forward[0])
-    for t in range(1, n_steps):
-        k = reaching[t]
-        forward[t, :k] = (forward[t - 1, :k] @ moves) * weights[t, :k]
-        forward_scale[t, :k] = _normalize(forward[t, :k])
+    closing = numpy.zeros((n_docs,))
+    current = numpy.exp(chain.start) * weights[0, : reaching[0]]
+    for t in range(n_steps):
+        k, finished = reaching[t], reaching[t + 1]
+        if t:
+            current = (current[:k] @ moves) * weights[t, :k]
+        forward_scale[t, :k] = _normalize(current)
+        forward[t, :k] = current
+        closing[finished:k] = (current[finished:k] * end).sum(axis=1)
     backward, backward_scale = numpy.zeros_like(weights), numpy.ones((n_steps, n_docs))
+    current = numpy.zeros((0, n_tags))
     for t in range(n_steps - 1, -1, -1):
         going_on, reach_t = reaching[t + 1], reaching[t]
-        backward[t, going_on:reach_t] = end
+        stepped = numpy.empty((reach_t, n_tags))
+        stepped[going_on:] = end
         if going_on:
-            backward[t, :going_on] = (weights[t + 1, :going_on] * backward[t + 1, :going_on]) @ moves.T
-            backward_scale[t, :going_on] = _normalize(backward[t, :going_on])
+            stepped[:going_on] = (weights[t + 1, :going_on] * current[:going_on]) @ moves.T
+            backward_scale[t, :going_on] = _normalize(stepped[:going_on])
+        backward[t, :reach_t] = stepped
+        current = stepped
+    live = numpy.arange(n_steps)[:, None] < lengths[None, :]
     forward_logs = numpy.cumsum(_safe_log(forward_scale) + peaks, axis=0)
     onward = numpy.zeros((n_steps, n_docs))
     onward[:-1] = (_safe_log(backward_scale[:-1]) + peaks[1:]) * live[1:]
     backward_logs = numpy.cumsum(onward[::-1], axis=0)[::-1]
-    rows = numpy.arange(n_docs)
-    last = lengths - 1
-    log_z = _safe_log((forward[last, rows] * end).sum(axis=1)) + forward_logs[last, rows]
+    log_z = _safe_log(closing) + forward_logs[lengths - 1, numpy.arange(n_docs)]
     row = numpy.argsort(order)
     return Lattice(forward, forward_logs, backward, backward_logs, log_z[row], row)
 
