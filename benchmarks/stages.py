@@ -7,12 +7,14 @@ Stages: `tokenizer` (spaCy's, on the raw texts), `features` (the embedding's
 feature extractors: token attributes to hashed ids), `embedding` (the rest of the
 embedding: hash tables, layer norm), `lstm` (the PyTorch LSTM's forward: its own
 arithmetic), `output` (the rest of the model: padding, copies, the dense layer and
-its log-softmax or CRF scores), `decoding` (constrained Viterbi) and `annotations`
+its log-softmax or CRF scores), `decoding` (constrained Viterbi), `entity scores` (the forward-backward
+pass of the entity probabilities) and `annotations`
 (entities onto `doc.ents`). Each stage is timed by wrapping the thinc layers', the
 PyTorch module's and the component's functions, so the total is that of `nlp.pipe`
 plus a timer call per layer.
 """
 import argparse
+import sys
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -23,7 +25,7 @@ import spacy
 import torch
 from spacy.tokens import DocBin
 
-STAGES = ("tokenizer", "features", "embedding", "lstm", "output", "decoding", "annotations")
+STAGES = ("tokenizer", "features", "embedding", "lstm", "output", "decoding", "entity scores", "annotations")
 
 
 def stage_profile(nlp, texts: List[str], batch_size: int, component: str = "lstm_ner") -> Dict[str, Dict[str, float]]:
@@ -37,8 +39,10 @@ def stage_profile(nlp, texts: List[str], batch_size: int, component: str = "lstm
     features = [node for node in model.walk() if node.name == "extract_features"]
     timed = {"model": [model], "embed": [model.get_ref("embed")], "features": features}
     module = model.get_ref("lstm").shims[0]._model
+    pipe_module = sys.modules[type(pipe).__module__]
     with _timed_layers(timed, seconds), _timed_methods(module, ("forward",), seconds, "lstm"), \
-            _timed_methods(pipe, ("predict", "set_annotations"), seconds):
+            _timed_methods(pipe, ("predict", "set_annotations", "_weights"), seconds, "", "entity scores"), \
+            _timed_functions(pipe_module, ("score_entities",), seconds, "entity scores"):
         n_words = sum(len(doc) for doc in nlp.pipe(docs, batch_size=batch_size))
     stages = {
         "tokenizer": seconds["tokenizer"],
@@ -46,7 +50,8 @@ def stage_profile(nlp, texts: List[str], batch_size: int, component: str = "lstm
         "embedding": seconds["embed"] - seconds["features"],
         "lstm": seconds["lstm"],
         "output": seconds["model"] - seconds["embed"] - seconds["lstm"],
-        "decoding": seconds["predict"] - seconds["model"],
+        "decoding": seconds["predict"] - seconds["model"] - seconds["entity scores"],
+        "entity scores": seconds["entity scores"],
         "annotations": seconds["set_annotations"],
     }
     return {name: {"seconds": s, "words_per_second": n_words / s if s > 0 else float("inf")} for name, s in stages.items()}
@@ -68,15 +73,33 @@ def _timed_layers(layers: Dict[str, list], seconds: Dict[str, float]) -> Iterato
 
 
 @contextmanager
-def _timed_methods(obj, names, seconds: Dict[str, float], stage: str = "") -> Iterator[None]:
-    """Add the time spent in each method to `seconds[stage or name]`."""
+def _timed_methods(obj, names, seconds: Dict[str, float], stage: str = "", private: str = "") -> Iterator[None]:
+    """Add the time spent in each method to `seconds[stage or name]`; an
+    attribute whose name starts with "_" counts in `seconds[private]`."""
+    own = {name: vars(obj)[name] for name in names if name in vars(obj)}
     for name in names:
-        setattr(obj, name, _timer(getattr(obj, name), stage or name, seconds))
+        setattr(obj, name, _timer(getattr(obj, name), (private if name.startswith("_") else "") or stage or name, seconds))
     try:
         yield
     finally:
         for name in names:
-            delattr(obj, name)
+            if name in own:
+                setattr(obj, name, own[name])
+            else:
+                delattr(obj, name)
+
+
+@contextmanager
+def _timed_functions(module, names, seconds: Dict[str, float], stage: str) -> Iterator[None]:
+    """Add the time spent in each of a module's functions to `seconds[stage]`."""
+    originals = {name: getattr(module, name) for name in names}
+    for name, func in originals.items():
+        setattr(module, name, _timer(func, stage, seconds))
+    try:
+        yield
+    finally:
+        for name, func in originals.items():
+            setattr(module, name, func)
 
 
 def _timer(func: Callable, name: str, seconds: Dict[str, float]) -> Callable:
