@@ -4,16 +4,8 @@ import numpy
 import pytest
 import spacy
 from spacy.tokens import Doc
-from util import crf_config, make_examples, overfit_pipeline, small_model_config
+from util import CHARS_EMBED, crf_config, make_examples, overfit_pipeline, small_model_config
 
-CHARS_EMBED = {
-    "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
-    "attrs": ["NORM", "SHAPE"],
-    "widths": [16, 8],
-    "rows": [100, 50],
-    "chars": 4,
-    "char_width": 4,
-}
 SENTENCE = ["Angela", "Merkel", "visited", "Paris", "on", "Monday", "with", "Barack", "Obama", "."]
 
 

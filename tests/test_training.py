@@ -8,16 +8,8 @@ import spacy
 from spacy.util import fix_random_seed
 from thinc.api import Adam, set_dropout_rate
 
-from util import crf_config, make_examples, small_model_config
+from util import CHARS_EMBED, crf_config, make_examples, small_model_config
 
-CHARS_EMBED = {
-    "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
-    "attrs": ["NORM", "SHAPE"],
-    "widths": [16, 8],
-    "rows": [100, 50],
-    "chars": 4,
-    "char_width": 4,
-}
 HEADS = {"softmax": small_model_config, "crf": crf_config}
 
 

@@ -68,6 +68,17 @@ def small_model_config(**overrides):
     return config
 
 
+# A small embedding with character features, for the tests that need one.
+CHARS_EMBED = {
+    "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
+    "attrs": ["NORM", "SHAPE"],
+    "widths": [16, 8],
+    "rows": [100, 50],
+    "chars": 4,
+    "char_width": 4,
+}
+
+
 def crf_config(**overrides):
     return small_model_config(**{"@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2", **overrides})
 
