@@ -173,17 +173,22 @@ class LSTMEntityRecognizer(TrainablePipe):
             tag_ids = [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
             scored = [ScoredSpans([], numpy.zeros((0,))) for _ in docs] if self.score_ents else None
             return Predictions(tag_ids, [[] for _ in docs], scored)
-        scores = self.model.predict(docs)
-        scheme = self.cfg["scheme"]
-        spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
-        tags = tuple(self.tags)
-        tag_ids = self._decode(scores, scheme, spaces)
-        entities = [entity_offsets(doc_tag_ids, tags) for doc_tag_ids in tag_ids]
+        scores, spaces, tag_ids, entities = self._best_paths(docs)
         if not self.score_ents:
             return Predictions(tag_ids, entities, None)
+        scheme = self.cfg["scheme"]
         weights = self._weights(scores, scheme, spaces, self.cfg["temperature"])
-        scored = score_entities(weights, tag_ids, entities, tags, scheme, self.threshold)
+        scored = score_entities(weights, tag_ids, entities, tuple(self.tags), scheme, self.threshold)
         return Predictions(tag_ids, entities, scored)
+
+    def _best_paths(self, docs: List[Doc]) -> tuple:
+        """The model's scores for some non-empty docs, which tokens are
+        whitespace, and the best valid tag path of each doc with its entities."""
+        scores = self.model.predict(docs)
+        spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
+        tag_ids = self._decode(scores, self.cfg["scheme"], spaces)
+        tags = tuple(self.tags)
+        return scores, spaces, tag_ids, [entity_offsets(doc_tag_ids, tags) for doc_tag_ids in tag_ids]
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
         scored = predictions.scored or [None] * len(predictions.entities)
@@ -284,12 +289,9 @@ class LSTMEntityRecognizer(TrainablePipe):
             docs = [eg.predicted for eg in batch]
             if not any(len(doc) for doc in docs):
                 continue
-            scores = self.model.predict(docs)
-            spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
-            tag_ids = self._decode(scores, scheme, spaces)
-            entities = [entity_offsets(doc_tag_ids, tags) for doc_tag_ids in tag_ids]
-            batches.append((scores, spaces, tag_ids, entities))
-            correct += [_is_reference(eg, span) for eg, doc_entities in zip(batch, entities) for span in doc_entities]
+            batches.append(self._best_paths(docs))
+            for eg, doc_entities in zip(batch, batches[-1][3]):
+                correct += _are_references(eg, doc_entities)
         if not correct:
             raise NothingToCalibrate(f"{self.name} predicts no entity in the {len(examples)} examples given: nothing to calibrate on.")
 
@@ -402,12 +404,11 @@ class LSTMEntityRecognizer(TrainablePipe):
             )
 
 
-def _is_reference(example: Example, span: Tuple[int, int, str]) -> bool:
-    """Whether a predicted (start, end, label) is one of the reference's entities, by characters."""
-    start, end, label = span
+def _are_references(example: Example, spans: List[Tuple[int, int, str]]) -> List[bool]:
+    """Whether each predicted (start, end, label) is one of the reference's entities, by characters."""
     doc = example.predicted
-    chars = (doc[start].idx, doc[end - 1].idx + len(doc[end - 1]), label)
-    return chars in {(ent.start_char, ent.end_char, ent.label_) for ent in example.reference.ents}
+    references = {(ent.start_char, ent.end_char, ent.label_) for ent in example.reference.ents}
+    return [(doc[start].idx, doc[end - 1].idx + len(doc[end - 1]), label) in references for start, end, label in spans]
 
 
 _LOAD_ERRORS = (ValueError, TypeError, KeyError, RuntimeError, EOFError, OSError)
