@@ -1,14 +1,17 @@
 """DocBin bytes written and read at a fraction of `DocBin.add`'s and `get_docs`'
 cost, which for a fast pipeline rivals the pipeline's own.
 
-`DocBin.add` reads nine strings of every token in Python; here they come from the
-distinct hashes of the attribute array. Both directions pack or unpack each doc's
-user data and span groups with a new srsly Packer or Unpacker, which looks up the
-msgpack extensions among all registered functions and installed entry points; here
-they are looked up once per call.
+`DocBin.add` reads nine strings of every token in Python and makes two arrays per
+doc; here one array per doc holds both, and the strings come from the distinct hashes
+of all of them. Both directions pack or unpack each doc's user data and span groups
+with a new srsly Packer or Unpacker, which looks up the msgpack extensions among all
+registered functions and installed entry points; here they are looked up once per
+call. The message is DocBin's, compressed at a faster zlib level (any level reads
+back).
 """
+import zlib
 from contextlib import contextmanager
-from typing import Iterable, Iterator, List, Optional
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 import numpy
 import srsly
@@ -29,37 +32,58 @@ from spacy.vocab import Vocab
 
 # The token attributes whose values are string hashes: the strings DocBin.add stores.
 STRING_ATTRS = {ORTH, TAG, LEMMA, NORM, MORPH, DEP, ENT_TYPE, ENT_KB_ID, ENT_ID}
+EMPTY_USER_DATA = srsly.msgpack_dumps({})
 
 
-def docbin_bytes(docs: List[Doc], attrs: Optional[Iterable[int]] = None) -> bytes:
-    """What `DocBin(attrs, docs=docs, store_user_data=True).to_bytes()` gives (byte for
-    byte with the default `attrs`): the same docs when read back."""
+def docbin_bytes(docs: List[Doc], attrs: Optional[Iterable[int]] = None, level: int = 1) -> bytes:
+    """What `DocBin(attrs, docs=docs, store_user_data=True).to_bytes()` gives, the
+    message identical with the default `attrs`, compressed at zlib `level`: the same
+    docs when read back."""
     docbin = DocBin(store_user_data=True) if attrs is None else DocBin(attrs=attrs, store_user_data=True)
+    columns = [*docbin.attrs, SPACY]
     string_columns = [i for i, attr in enumerate(docbin.attrs) if attr in STRING_ATTRS]
-    hashes = []
+    arrays, user_data, span_groups, span_keys = [], [], [], []
     with _msgpack_registries_looked_up_once():
         for doc in docs:
-            array = doc.to_array(docbin.attrs).reshape((len(doc), len(docbin.attrs)))
-            docbin.tokens.append(array)
-            docbin.spaces.append(numpy.asarray(doc.to_array(SPACY).reshape((len(doc), 1)), dtype=bool))
-            docbin.flags.append({"has_unknown_spaces": doc.has_unknown_spaces})
-            docbin.cats.append(doc.cats)
-            docbin.user_data.append(srsly.msgpack_dumps(doc.user_data))
-            docbin.span_groups.append(doc.spans.to_bytes())
-            hashes.append(array[:, string_columns].ravel())
-            for group in doc.spans.values():
-                for span in group:
-                    docbin.strings.add(span.label_)
-                    for key in (span.kb_id, span.id):
-                        if key and key in doc.vocab.strings:
-                            docbin.strings.add(doc.vocab.strings[key])
-    if hashes:
-        strings = docs[0].vocab.strings
-        try:
-            docbin.strings.update(strings[key] for key in numpy.unique(numpy.concatenate(hashes)).tolist())
-        except KeyError:  # a hash without its string: let DocBin.add find what it can
-            return DocBin(attrs=docbin.attrs, docs=docs, store_user_data=True).to_bytes()
-    return docbin.to_bytes()
+            arrays.append(doc.to_array(columns))
+            user_data.append(srsly.msgpack_dumps(doc.user_data) if doc.user_data else EMPTY_USER_DATA)
+            span_groups.append(doc.spans.to_bytes())
+            if doc.spans:
+                span_keys.extend(_span_keys(doc))
+        table = numpy.vstack(arrays) if arrays else numpy.zeros((0, len(columns)), dtype="uint64")
+        strings = set()
+        if docs:
+            vocab_strings = docs[0].vocab.strings
+            hashes = numpy.unique(table[:, string_columns]).tolist()
+            try:
+                strings.update(vocab_strings[key] for key in hashes)
+                strings.update(vocab_strings[key] for key, always in set(span_keys) if always or key in vocab_strings)
+            except KeyError:  # a hash without its string: let DocBin.add find what it can
+                return DocBin(attrs=docbin.attrs, docs=docs, store_user_data=True).to_bytes()
+        lengths = numpy.asarray([len(doc) for doc in docs], dtype="int32")
+        message = {
+            "version": docbin.version,
+            "attrs": docbin.attrs,
+            "tokens": table[:, :-1].tobytes("C") if docs else numpy.asarray([]).tobytes(),
+            "spaces": table[:, -1:].astype(bool).tobytes("C") if docs else numpy.asarray([]).tobytes(),
+            "lengths": lengths.tobytes("C"),
+            "strings": sorted(strings),
+            "cats": [doc.cats for doc in docs],
+            "flags": [{"has_unknown_spaces": doc.has_unknown_spaces} for doc in docs],
+            "span_groups": span_groups,
+            "user_data": user_data,
+        }
+        return zlib.compress(srsly.msgpack_dumps(message), level)
+
+
+def _span_keys(doc: Doc) -> Iterator[Tuple[int, bool]]:
+    """The string hashes of the doc's spans, each with whether DocBin stores it always
+    (a label) or only when the vocab knows it (a KB id or an id)."""
+    for group in doc.spans.values():
+        for span in group:
+            yield span.label, True
+            yield span.kb_id, False
+            yield span.id, False
 
 
 def docbin_docs(docbin: DocBin, vocab: Vocab) -> Iterator[Doc]:
