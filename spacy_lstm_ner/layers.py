@@ -10,6 +10,8 @@ from thinc.api import ArgsKwargs, Model, chain, torch2xp, xp2torch
 from thinc.layers.chain import forward as chain_forward
 from thinc.types import Floats2d
 
+INFERENCE_DTYPES = ("float32", "bfloat16", "auto")
+
 
 def padded_lstm(
     nI: Optional[int],
@@ -20,19 +22,21 @@ def padded_lstm(
     dropout: float,
     chunk_size: int,
     window: int,
+    inference_dtype: str = "float32",
 ) -> Model[List[Floats2d], List[Floats2d]]:
     """Wrap a `PaddedLSTM`: one (n_tokens, nI) array per doc in, one
     (n_tokens, nO) array per doc out; docs of similar length are padded and
     run together, `chunk_size` docs at a time. `dropout` is the rate until
     `set_dropout_rate` (the trainer's `[training] dropout`) sets another;
-    prediction never drops. `window` is read by `tagger_chain`."""
+    prediction never drops. `window` is read by `tagger_chain`. The LSTM
+    predicts in `inference_dtype` (see `PaddedLSTM.prediction_dtype`)."""
     try:
         from .torch_lstm import InPlaceShim, PaddedLSTM
     except ImportError as error:
         raise ImportError(
             "lstm_ner's LSTM needs PyTorch: pip install torch (see the README)."
         ) from error
-    module = PaddedLSTM(nI, hidden_width, depth, bidirectional)
+    module = PaddedLSTM(nI, hidden_width, depth, bidirectional, inference_dtype)
     return Model(
         "padded_lstm",
         _padded_lstm_forward,

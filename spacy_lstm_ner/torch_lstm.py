@@ -2,7 +2,8 @@
 is built, so that installing the plugin changes nothing in processes that
 never use it."""
 import os
-from typing import Callable, Iterator, Optional
+from functools import lru_cache
+from typing import Callable, Iterator, Optional, Tuple
 
 import torch
 from thinc.api import PyTorchShim, get_array_module, torch2xp, xp2torch
@@ -50,13 +51,17 @@ class PaddedLSTM(torch.nn.Module):
     each sequence reversed within its own length. The input width may be left
     open: it is fixed by `build`, or by the weights being loaded. Dropout, at
     the rate given to `forward`, applies to the input, between layers and to
-    the output."""
+    the output. Out of training, the LSTM runs in `inference_dtype` (see
+    `prediction_dtype`); its weights stay float32."""
 
-    def __init__(self, nI: Optional[int], hidden_width: int, depth: int, bidirectional: bool):
+    def __init__(
+        self, nI: Optional[int], hidden_width: int, depth: int, bidirectional: bool, inference_dtype: str = "float32"
+    ):
         super().__init__()
         self.hidden_width = hidden_width
         self.depth = depth
         self.bidirectional = bidirectional
+        self.inference_dtype = inference_dtype
         self.forward_layers = torch.nn.ModuleList()
         self.backward_layers = torch.nn.ModuleList()
         if nI is not None:
@@ -86,12 +91,33 @@ class PaddedLSTM(torch.nn.Module):
             self.build(weights.shape[1], device=weights.device)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
+    def prediction_dtype(self, device: torch.device) -> Optional[torch.dtype]:
+        """The dtype the LSTM predicts in on `device`, None for its weights' own:
+        bfloat16 for "bfloat16", and for "auto" on a CPU whose oneDNN runs
+        bfloat16 natively (AVX-512, AMX). Training always runs in float32."""
+        if self.inference_dtype == "float32":
+            return None
+        if self.inference_dtype == "bfloat16" or (device.type == "cpu" and native_bfloat16_cpu()):
+            return torch.bfloat16
+        return None
+
+    def _run(self, lstm: torch.nn.LSTM, X: torch.Tensor, state=None) -> Tuple[torch.Tensor, tuple]:
+        """`lstm` over X, with its weights cast to X's dtype where that differs."""
+        weight = lstm.weight_ih_l0
+        if X.dtype == weight.dtype:
+            return lstm(X, state)
+        weights = {name: param.to(X.dtype) for name, param in lstm.named_parameters()}
+        return torch.func.functional_call(lstm, weights, (X, state))
+
     def forward(self, X: torch.Tensor, lengths: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
         if not self.is_built:
             raise ValueError("The LSTM was used before its input width was set.")
         n_seqs, n_steps, _ = X.shape
         if n_steps == 0:
             return X.new_zeros((n_seqs, 0, self.nO))
+        output_dtype, dtype = X.dtype, None if self.training else self.prediction_dtype(X.device)
+        if dtype is not None:
+            X = X.to(dtype)
         if self.bidirectional:
             steps = torch.arange(n_steps, device=X.device)[None]
             ends = lengths.to(X.device)[:, None]
@@ -99,14 +125,14 @@ class PaddedLSTM(torch.nn.Module):
         drop = dropout > 0.0 and self.training
         Y = torch.nn.functional.dropout(X, dropout, training=drop)
         for i, forward_layer in enumerate(self.forward_layers):
-            Y_forward, _ = forward_layer(Y)
+            Y_forward, _ = self._run(forward_layer, Y)
             if self.bidirectional:
                 Y_reversed = Y.gather(1, reverse.expand(-1, -1, Y.shape[2]))
-                Y_backward, _ = self.backward_layers[i](Y_reversed)
+                Y_backward, _ = self._run(self.backward_layers[i], Y_reversed)
                 Y_backward = Y_backward.gather(1, reverse.expand(-1, -1, self.hidden_width))
                 Y_forward = torch.cat([Y_forward, Y_backward], dim=2)
             Y = torch.nn.functional.dropout(Y_forward, dropout, training=drop)
-        return Y
+        return Y.to(output_dtype)
 
     def windows(self, inputs: Callable[[int], torch.Tensor], n_windows: int) -> Iterator[torch.Tensor]:
         """The output of one long sequence, window by window, as one pass of
@@ -121,22 +147,35 @@ class PaddedLSTM(torch.nn.Module):
         ahead, behind = [list(s) for s in no_state], [list(s) for s in no_state]
 
         def layer_input(i: int, k: int) -> torch.Tensor:
-            return inputs(k) if i == 0 else layer_output(i - 1, k)
+            if i > 0:
+                return layer_output(i - 1, k)
+            X = inputs(k)
+            dtype = self.prediction_dtype(X.device)
+            return X if dtype is None else X.to(dtype)
 
         def layer_output(i: int, k: int) -> torch.Tensor:
             X = layer_input(i, k)
-            Y, ahead[i][k + 1] = self.forward_layers[i](X, ahead[i][k])
+            Y, ahead[i][k + 1] = self._run(self.forward_layers[i], X, ahead[i][k])
             if self.bidirectional:
-                Y_backward, _ = self.backward_layers[i](X.flip(1), behind[i][k + 1])
+                Y_backward, _ = self._run(self.backward_layers[i], X.flip(1), behind[i][k + 1])
                 Y = torch.cat([Y, Y_backward.flip(1)], dim=2)
             return Y
 
         for i in range(self.depth):
             if i < self.depth - 1:
                 for k in range(n_windows):
-                    _, ahead[i][k + 1] = self.forward_layers[i](layer_input(i, k), ahead[i][k])
+                    _, ahead[i][k + 1] = self._run(self.forward_layers[i], layer_input(i, k), ahead[i][k])
             if self.bidirectional:
                 for k in reversed(range(n_windows)):
-                    _, behind[i][k] = self.backward_layers[i](layer_input(i, k).flip(1), behind[i][k + 1])
+                    _, behind[i][k] = self._run(self.backward_layers[i], layer_input(i, k).flip(1), behind[i][k + 1])
         for k in range(n_windows):
-            yield layer_output(self.depth - 1, k)
+            yield layer_output(self.depth - 1, k).float()
+
+
+@lru_cache(maxsize=None)
+def native_bfloat16_cpu() -> bool:
+    """Whether this CPU runs oneDNN's bfloat16 kernels natively."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
