@@ -82,8 +82,10 @@ def score_entities(
     `predicted` offsets, from `entity_offsets`), and, with a `threshold`, of
     every other span whose probability reaches it."""
     padded, lengths, chain = weights
-    scores = lattice(padded, lengths, chain, dtype="float32")
-    log_probs = _path_entity_log_probs(padded, lengths, scores, chain, paths, predicted, tags, scheme)
+    entities = _flat_entities(predicted)
+    keep = _entity_bounds(*entities, lengths) if threshold is None else None
+    scores = lattice(padded, lengths, chain, dtype="float32", keep=keep)
+    log_probs = _path_entity_log_probs(padded, lengths, scores, chain, paths, predicted, entities, tags, scheme)
     if threshold is None:
         return [ScoredSpans(offsets, _probability(log_prob)) for offsets, log_prob in zip(predicted, log_probs)]
     found = [dict(zip(doc_offsets, doc_log_probs)) for doc_offsets, doc_log_probs in zip(predicted, log_probs)]
@@ -100,8 +102,22 @@ def _probability(log_prob: numpy.ndarray) -> numpy.ndarray:
     return numpy.exp(numpy.minimum(log_prob, 0.0)).astype("float64")
 
 
-def _path_entity_log_probs(padded, lengths, scores: Lattice, chain, paths, predicted, tags, scheme) -> List[numpy.ndarray]:
-    """Log-probability of each entity of each doc's path: the forward score of
+def _flat_entities(predicted) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """The doc, first token and last token of every entity, all docs together."""
+    flat = [(i, start, end - 1) for i, offsets in enumerate(predicted) for start, end, _ in offsets]
+    return tuple(numpy.array(flat, dtype="int64").reshape(-1, 3).T)
+
+
+def _entity_bounds(doc, start, last, lengths) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """(docs, steps) where an entity's probability reads the lattice: its
+    first token, its last, and the token after it (its last at a doc's end)."""
+    following = numpy.minimum(last + 1, lengths[doc] - 1)
+    return numpy.tile(doc, 3), numpy.concatenate([start, last, following])
+
+
+def _path_entity_log_probs(padded, lengths, scores: Lattice, chain, paths, predicted, entities, tags, scheme) -> List[numpy.ndarray]:
+    """Log-probability of each entity of each doc's path (`predicted`, and
+    flat, `entities`, from `_flat_entities`): the forward score of
     its first tag, the path's own scores inside it, and the backward score of
     all that may follow it without extending it."""
     n_docs, n_steps, _ = padded.shape
@@ -111,10 +127,9 @@ def _path_entity_log_probs(padded, lengths, scores: Lattice, chain, paths, predi
     steps = numpy.take_along_axis(padded, path[:, :, None], axis=2)[:, :, 0].astype("float64")
     steps[:, 1:] += chain.transitions[path[:, :-1], path[:, 1:]]
     running = numpy.cumsum(steps, axis=1)
-    flat = [(i, start, end - 1) for i, offsets in enumerate(predicted) for start, end, _ in offsets]
-    if not flat:
+    doc, start, end = entities
+    if not len(doc):
         return [numpy.zeros((0,)) for _ in predicted]
-    doc, start, end = numpy.array(flat, dtype="int64").T
     first, last = path[doc, start], path[doc, end]
     log_prob = scores.alpha(doc, start, first) + running[doc, end] - running[doc, start] - scores.log_z[doc]
     if scheme == "BILUO":

@@ -21,7 +21,7 @@ from util import (
 
 from spacy_lstm_ner.calibration import calibration_error, fit_temperature
 from spacy_lstm_ner.confidence import crf_weights, score_entities, softmax_weights
-from spacy_lstm_ner.crf import ChainScores, CRFOutput, crf_decode
+from spacy_lstm_ner.crf import ChainScores, CRFOutput, PointNotKept, crf_decode, lattice
 from spacy_lstm_ner.decoding import softmax_decode
 from spacy_lstm_ner.tags import entity_offsets, tag_names
 
@@ -157,6 +157,28 @@ def test_no_span_starts_on_a_whitespace_token():
     paths = softmax_decode(output, "BILUO", spaces)
     scored = score_entities(weights, paths, offsets(paths, tags), tags, "BILUO", threshold=1e-12)
     assert scored[0].offsets and all(start != 1 for start, _, _ in scored[0].offsets)
+
+
+def test_lattice_kept_at_some_points_reads_the_same_sums_there():
+    rng = numpy.random.default_rng(6)
+    tags = tuple(tag_names(LABELS, "BILUO"))
+    lengths = [3, 7, 1, 5]
+    spaces = [numpy.zeros(n, bool) for n in lengths]
+    emissions, lengths, chain = crf_weights(random_output(rng, lengths, len(tags), "crf"), "BILUO", spaces, 1.0)
+    doc, step = numpy.array([1, 1, 0, 2, 3, 1]), numpy.array([0, 6, 2, 0, 3, 0])
+    full = lattice(emissions, lengths, chain, dtype="float32")
+    kept = lattice(emissions, lengths, chain, dtype="float32", keep=(doc, step))
+    numpy.testing.assert_array_equal(kept.log_z, full.log_z)
+    for tag in (slice(None), numpy.arange(len(doc)) % len(tags)):
+        numpy.testing.assert_array_equal(kept.alpha(doc, step, tag), full.alpha(doc, step, tag))
+        numpy.testing.assert_array_equal(kept.beta(doc, step, tag), full.beta(doc, step, tag))
+    assert kept.alpha(3, 3, 0) == full.alpha(3, 3, 0)
+    with pytest.raises(PointNotKept, match="doc 3, step 4"):
+        kept.beta(numpy.array([1, 3]), numpy.array([6, 4]))
+    with pytest.raises(PointNotKept, match="doc 0, step 1"):
+        kept.alpha(0, 1, 2)
+    with pytest.raises(ValueError, match="without `keep`"):
+        kept.all_alpha()
 
 
 # The component: scores in doc.spans, round trips, settings, calibration.
