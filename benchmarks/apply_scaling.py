@@ -177,7 +177,7 @@ def targets(results: dict) -> dict:
         "dask_2_over_1_target": 1.6,
         "dask_1_overhead_vs_nlp_pipe": overhead,
         "dask_1_overhead_target": 0.10,
-        "dask_1_overhead_vs_nlp_pipe_docbin": 1 - rate["dask apply (1)"] / rate["nlp.pipe + DocBin (1)"],
+        "dask_1_over_nlp_pipe_docbin": rate["dask apply (1)"] / rate["nlp.pipe + DocBin (1)"],
         "spacy_apply_2_over_1": rate["spacy apply (2)"] / rate["spacy apply (1)"],
         "median_of": statistics.median([len(r["all_words_per_second"]) for r in results.values()]),
     }
@@ -213,8 +213,8 @@ def markdown(report: dict) -> str:
     verdict = (
         f"Dask, 2 workers over 1: {t['dask_2_over_1']:.2f}× (target ≥ {t['dask_2_over_1_target']}×). "
         f"Dask's overhead at one worker against `nlp.pipe`: {t['dask_1_overhead_vs_nlp_pipe']:.1%} "
-        f"(target ≤ {t['dask_1_overhead_target']:.0%}); against `nlp.pipe` writing the same docs with "
-        f"DocBin: {t['dask_1_overhead_vs_nlp_pipe_docbin']:.1%}. `spacy apply`, 2 processes over 1: "
+        f"(target ≤ {t['dask_1_overhead_target']:.0%}); one worker runs {t['dask_1_over_nlp_pipe_docbin']:.1f}× "
+        f"as fast as `nlp.pipe` writing the same docs with spaCy's DocBin. `spacy apply`, 2 processes over 1: "
         f"{t['spacy_apply_2_over_1']:.2f}×."
     )
     lines += ["", verdict, ""]
