@@ -94,11 +94,16 @@ def write_texts(corpus: Path, min_words: int, path: Path):
     return texts, base_words * repeats
 
 
-def measure_nlp_pipe(args, n: int) -> dict:
+def load_pipeline_and_texts(args):
+    """The pipeline, the texts, and the seconds it took to load them."""
     start = time.perf_counter()
     nlp = spacy.load(args.model)
     texts = [line["text"] for line in srsly.read_jsonl(args.workdir / "texts.jsonl")]
-    startup = time.perf_counter() - start
+    return nlp, texts, time.perf_counter() - start
+
+
+def measure_nlp_pipe(args, n: int) -> dict:
+    nlp, texts, startup = load_pipeline_and_texts(args)
     start = time.perf_counter()
     words = sum(len(doc) for doc in nlp.pipe(texts, batch_size=args.batch_size))
     seconds = time.perf_counter() - start
@@ -108,12 +113,9 @@ def measure_nlp_pipe(args, n: int) -> dict:
 def measure_nlp_pipe_docbin(args, n: int) -> dict:
     """`nlp.pipe` writing what Dask's shards hold with spaCy's own DocBin: the
     docs, `--docs-per-shard` to a file."""
-    start = time.perf_counter()
-    nlp = spacy.load(args.model)
-    texts = [line["text"] for line in srsly.read_jsonl(args.workdir / "texts.jsonl")]
+    nlp, texts, startup = load_pipeline_and_texts(args)
     output = args.workdir / "nlp_pipe_docbin"
     output.mkdir(exist_ok=True)
-    startup = time.perf_counter() - start
     start = time.perf_counter()
     words, shard = 0, []
     for doc in nlp.pipe(texts, batch_size=args.batch_size):

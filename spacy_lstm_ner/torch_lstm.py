@@ -101,10 +101,14 @@ class PaddedLSTM(torch.nn.Module):
             return torch.bfloat16
         return None
 
+    def _prediction_input(self, X: torch.Tensor) -> torch.Tensor:
+        """X in the dtype the LSTM predicts in on X's device."""
+        dtype = self.prediction_dtype(X.device)
+        return X if dtype is None else X.to(dtype)
+
     def _run(self, lstm: torch.nn.LSTM, X: torch.Tensor, state=None) -> Tuple[torch.Tensor, tuple]:
         """`lstm` over X, with its weights cast to X's dtype where that differs."""
-        weight = lstm.weight_ih_l0
-        if X.dtype == weight.dtype:
+        if X.dtype == lstm.weight_ih_l0.dtype:
             return lstm(X, state)
         weights = {name: param.to(X.dtype) for name, param in lstm.named_parameters()}
         return torch.func.functional_call(lstm, weights, (X, state))
@@ -115,9 +119,9 @@ class PaddedLSTM(torch.nn.Module):
         n_seqs, n_steps, _ = X.shape
         if n_steps == 0:
             return X.new_zeros((n_seqs, 0, self.nO))
-        output_dtype, dtype = X.dtype, None if self.training else self.prediction_dtype(X.device)
-        if dtype is not None:
-            X = X.to(dtype)
+        output_dtype = X.dtype
+        if not self.training:
+            X = self._prediction_input(X)
         if self.bidirectional:
             steps = torch.arange(n_steps, device=X.device)[None]
             ends = lengths.to(X.device)[:, None]
@@ -147,11 +151,7 @@ class PaddedLSTM(torch.nn.Module):
         ahead, behind = [list(s) for s in no_state], [list(s) for s in no_state]
 
         def layer_input(i: int, k: int) -> torch.Tensor:
-            if i > 0:
-                return layer_output(i - 1, k)
-            X = inputs(k)
-            dtype = self.prediction_dtype(X.device)
-            return X if dtype is None else X.to(dtype)
+            return self._prediction_input(inputs(k)) if i == 0 else layer_output(i - 1, k)
 
         def layer_output(i: int, k: int) -> torch.Tensor:
             X = layer_input(i, k)

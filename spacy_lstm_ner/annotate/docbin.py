@@ -60,12 +60,12 @@ def docbin_bytes(docs: List[Doc], attrs: Optional[Iterable[int]] = None, level: 
                 strings.update(vocab_strings[key] for key, always in set(span_keys) if always or key in vocab_strings)
             except KeyError:  # a hash without its string: let DocBin.add find what it can
                 return DocBin(attrs=docbin.attrs, docs=docs, store_user_data=True).to_bytes()
-        lengths = numpy.asarray([len(doc) for doc in docs], dtype="int32")
+        lengths = numpy.asarray([len(array) for array in arrays], dtype="int32")
         message = {
             "version": docbin.version,
             "attrs": docbin.attrs,
-            "tokens": table[:, :-1].tobytes("C") if docs else numpy.asarray([]).tobytes(),
-            "spaces": table[:, -1:].astype(bool).tobytes("C") if docs else numpy.asarray([]).tobytes(),
+            "tokens": table[:, :-1].tobytes("C"),
+            "spaces": table[:, -1:].astype(bool).tobytes("C"),
             "lengths": lengths.tobytes("C"),
             "strings": sorted(strings),
             "cats": [doc.cats for doc in docs],
