@@ -140,9 +140,8 @@ def crf_viterbi_decode(scores: Sequence[numpy.ndarray], chain: ChainScores) -> L
 
     def step(best: numpy.ndarray, backpointers: numpy.ndarray) -> numpy.ndarray:
         candidates = best[:, :, None] + transitions
-        choice = candidates.argmax(axis=1)
-        backpointers[:] = choice
-        return numpy.take_along_axis(candidates, choice[:, None, :], axis=1)[:, 0]
+        backpointers[:] = candidates.argmax(axis=1)
+        return candidates.max(axis=1)
 
     return decode_paths(scores, chain.start.astype("float32"), chain.end.astype("float32"), step)
 

@@ -12,12 +12,35 @@ def softmax_decode(
 ) -> List[numpy.ndarray]:
     """Tag ids of the most probable valid tag sequence of each doc under its
     per-token log-probabilities, with no entity opening on a token where
-    `no_entity_start[i]` is True."""
+    `no_entity_start[i]` is True. Where a doc's per-token best tags make a
+    valid sequence, they are that sequence: Viterbi runs on the other docs."""
     if not log_probs:
         return []
     scores = decodable_scores(log_probs, scheme, no_entity_start)
-    tags = placeholder_tags(scores[0].shape[1], scheme)
-    return viterbi_decode(scores, *transition_mask(tags, scheme))
+    start, allowed, end = transition_mask(placeholder_tags(scores[0].shape[1], scheme), scheme)
+    lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
+    best = numpy.concatenate(scores).argmax(axis=1)
+    paths = numpy.split(best, numpy.cumsum(lengths)[:-1])
+    invalid = numpy.flatnonzero(~_valid_paths(best, lengths, start, allowed, end))
+    for i, path in zip(invalid, viterbi_decode([scores[i] for i in invalid], start, allowed, end)):
+        paths[i] = path
+    return paths
+
+
+def _valid_paths(
+    flat: numpy.ndarray, lengths: numpy.ndarray, start: numpy.ndarray, allowed: numpy.ndarray, end: numpy.ndarray
+) -> numpy.ndarray:
+    """Which docs' paths, concatenated in `flat`, the masks allow (see
+    `viterbi_decode`); an empty doc's path is valid."""
+    bounds = numpy.cumsum(lengths)
+    firsts, lasts = (bounds - lengths)[lengths > 0], bounds[lengths > 0] - 1
+    moves = allowed[flat[:-1], flat[1:]]
+    moves[lasts[:-1]] = True
+    doc_of = numpy.repeat(numpy.arange(len(lengths)), lengths)
+    valid = numpy.ones(len(lengths), dtype=bool)
+    valid[doc_of[numpy.flatnonzero(~moves)]] = False
+    valid[doc_of[firsts]] &= start[flat[firsts]] & end[flat[lasts]]
+    return valid
 
 
 def decodable_scores(
@@ -46,17 +69,15 @@ def viterbi_decode(
     may follow tag i, `end[j]` may close a doc. Scores add up along a path, so
     log-probabilities give the most probable valid sequence."""
     never = numpy.float32(-numpy.inf)
-    groups = _predecessor_groups(allowed)
+    predecessors, group_of = _predecessor_groups(allowed)
+    groups, n_tags = numpy.arange(len(predecessors)), len(start)
 
     def step(best: numpy.ndarray, backpointers: numpy.ndarray) -> numpy.ndarray:
-        rows = numpy.arange(len(best))
-        stepped = numpy.empty_like(best)
-        for predecessors, successors in groups:
-            candidates = best[:, predecessors]
-            choice = candidates.argmax(axis=1)
-            stepped[:, successors] = candidates[rows, choice][:, None]
-            backpointers[:, successors] = predecessors[choice][:, None]
-        return stepped
+        extended = numpy.empty((len(best), n_tags + 1), dtype=best.dtype)
+        extended[:, :n_tags], extended[:, n_tags] = best, never
+        candidates = extended[:, predecessors]
+        backpointers[:] = predecessors[groups, candidates.argmax(axis=2)][:, group_of]
+        return candidates.max(axis=2)[:, group_of]
 
     return decode_paths(
         scores,
@@ -100,13 +121,14 @@ def decode_paths(scores, start_scores, end_scores, step) -> List[numpy.ndarray]:
     return paths
 
 
-def _predecessor_groups(allowed: numpy.ndarray) -> List[Tuple[numpy.ndarray, numpy.ndarray]]:
-    """(predecessors, successors) pairs: tags that may follow the same set of
-    tags share one max over that set at each step."""
-    groups: Dict[bytes, List[int]] = {}
-    for j in range(allowed.shape[1]):
-        groups.setdefault(allowed[:, j].tobytes(), []).append(j)
-    return [
-        (numpy.flatnonzero(allowed[:, successors[0]]), numpy.array(successors))
-        for successors in groups.values()
-    ]
+def _predecessor_groups(allowed: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Tags that may follow the same set of tags share one max over that set
+    at each step: each such set as a row of tag ids, padded with the id
+    n_tags (a tag no path takes), and the row of each tag."""
+    groups: Dict[bytes, int] = {}
+    group_of = numpy.array([groups.setdefault(allowed[:, j].tobytes(), len(groups)) for j in range(allowed.shape[1])])
+    members = [numpy.flatnonzero(allowed[:, group_of == g][:, 0]) for g in range(len(groups))]
+    predecessors = numpy.full((len(members), max(len(m) for m in members)), allowed.shape[0])
+    for g, group in enumerate(members):
+        predecessors[g, : len(group)] = group
+    return predecessors, group_of

@@ -19,7 +19,7 @@ from .crf import CRFLoss, InfeasibleGold, crf_decode
 from .decoding import softmax_decode
 from .gold import aligned_biluo
 from .losses import TagNLL
-from .tags import entity_offsets, from_biluo, tag_names, validate_scheme
+from .tags import batch_entity_offsets, from_biluo, tag_names, validate_scheme
 
 default_model_config = """
 [model]
@@ -187,19 +187,20 @@ class LSTMEntityRecognizer(TrainablePipe):
         scores = self.model.predict(docs)
         spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
         tag_ids = self._decode(scores, self.cfg["scheme"], spaces)
-        tags = tuple(self.tags)
-        return scores, spaces, tag_ids, [entity_offsets(doc_tag_ids, tags) for doc_tag_ids in tag_ids]
+        return scores, spaces, tag_ids, batch_entity_offsets(tag_ids, tuple(self.tags))
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
         scored = predictions.scored or [None] * len(predictions.entities)
         for doc, doc_entities, doc_scored in zip(docs, predictions.entities, scored):
             predicted = [Span(doc, start, end, label=label) for start, end, label in doc_entities]
             if doc_scored is not None:
-                spans = [Span(doc, start, end, label=label) for start, end, label in doc_scored.offsets]
+                spans = predicted if doc_scored.offsets == doc_entities else [
+                    Span(doc, start, end, label=label) for start, end, label in doc_scored.offsets
+                ]
                 doc.spans[self.spans_key] = SpanGroup(
                     doc, name=self.spans_key, spans=spans, attrs={"scores": doc_scored.scores}
                 )
-            if self.cfg["overwrite_ents"]:
+            if self.cfg["overwrite_ents"] or not doc.ents:
                 doc.set_ents(predicted, default="outside")
             else:
                 kept = list(doc.ents)

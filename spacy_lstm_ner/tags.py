@@ -31,15 +31,37 @@ def from_biluo(tags: Sequence[Optional[str]], scheme: str) -> List[Optional[str]
 def entity_offsets(tag_ids: Sequence[int], tags: Tuple[str, ...]) -> List[Tuple[int, int, str]]:
     """(start, end, label) token offsets of the entities a valid tag sequence spells,
     in either scheme: an entity opens at B or U and runs on over I and L."""
+    return batch_entity_offsets([numpy.asarray(tag_ids, dtype="int64")], tags)[0]
+
+
+def batch_entity_offsets(paths: Sequence[numpy.ndarray], tags: Tuple[str, ...]) -> List[List[Tuple[int, int, str]]]:
+    """`entity_offsets` of each doc's valid tag path, read off all paths at once."""
+    lengths = numpy.array([len(path) for path in paths], dtype="int64")
+    flat = numpy.concatenate(paths) if len(paths) else numpy.zeros((0,), dtype="int64")
+    opens, runs_on, labels = _entity_parts(tags)
+    doc_of = numpy.repeat(numpy.arange(len(paths)), lengths)
+    continued = numpy.zeros(len(flat), dtype=bool)
+    continued[:-1] = runs_on[flat[1:]]  # a valid path opens no doc with I or L
+    starts = numpy.flatnonzero(opens[flat])
+    ends = numpy.flatnonzero((opens | runs_on)[flat] & ~continued) + 1
+    offsets = numpy.cumsum(lengths) - lengths
+    docs = doc_of[starts]
+    entities: List[List[Tuple[int, int, str]]] = [[] for _ in paths]
+    for doc, start, end, label in zip(
+        docs.tolist(), (starts - offsets[docs]).tolist(), (ends - offsets[docs]).tolist(), flat[starts].tolist()
+    ):
+        entities[doc].append((start, end, labels[label]))
+    return entities
+
+
+@lru_cache(maxsize=32)
+def _entity_parts(tags: Tuple[str, ...]) -> Tuple[numpy.ndarray, numpy.ndarray, List[str]]:
+    """Per tag id: whether it opens an entity (B, U), whether it runs one on
+    (I, L), and its label."""
     parts = _prefixes_and_labels(tags)
-    entities = []
-    for i, tag_id in enumerate(tag_ids):
-        prefix, label = parts[tag_id]
-        if prefix in ("B", "U"):
-            entities.append([i, i + 1, label])
-        elif prefix in ("I", "L"):
-            entities[-1][1] = i + 1
-    return [(start, end, label) for start, end, label in entities]
+    opens = numpy.array([prefix in ("B", "U") for prefix, _ in parts])
+    runs_on = numpy.array([prefix in ("I", "L") for prefix, _ in parts])
+    return opens, runs_on, [label for _, label in parts]
 
 
 @lru_cache(maxsize=32)

@@ -1,6 +1,7 @@
 """The PyTorch side of the tagger's LSTM. Imported only when an lstm_ner model
 is built, so that installing the plugin changes nothing in processes that
 never use it."""
+import contextlib
 import os
 from functools import lru_cache
 from typing import Callable, Iterator, Optional, Tuple
@@ -23,7 +24,8 @@ def one_thread_in_forked_child() -> None:
 
 
 class InPlaceShim(PyTorchShim):
-    """thinc's `PyTorchShim`, but the optimizer updates each parameter in place.
+    """thinc's `PyTorchShim`, but the optimizer updates each parameter in
+    place, and `use_params` reads the averages the optimizer keeps.
     thinc's `finish_update` rebinds `param.data` to a new tensor made from the
     optimizer's output, a numpy view whose base is the previous step's tensor:
     each step leaves a chain of live objects per parameter one link longer, and
@@ -42,6 +44,23 @@ class InPlaceShim(PyTorchShim):
                     param.data.copy_(xp2torch(updated, device=param.device))
             param.grad.zero_()
         self._grad_scaler.update()
+
+    @contextlib.contextmanager
+    def use_params(self, params):
+        """The module with the weights `params` holds for it, as thinc's
+        `Model.use_params` gives every other layer (the trainer's averages with
+        `use_averages = true`). The optimizer keys them by (shim id, parameter
+        name), which thinc's `PyTorchShim.use_params` does not look up."""
+        given = {name: params[self.id, name] for name, _ in self._model.named_parameters() if (self.id, name) in params}
+        if not given:
+            yield
+            return
+        backup = {name: param.detach().clone() for name, param in self._model.named_parameters() if name in given}
+        self._model.load_state_dict({name: xp2torch(values, device=self.device) for name, values in given.items()}, strict=False)
+        try:
+            yield
+        finally:
+            self._model.load_state_dict(backup, strict=False)
 
 
 class PaddedLSTM(torch.nn.Module):
@@ -64,6 +83,7 @@ class PaddedLSTM(torch.nn.Module):
         self.inference_dtype = inference_dtype
         self.forward_layers = torch.nn.ModuleList()
         self.backward_layers = torch.nn.ModuleList()
+        self._cast_weights: dict = {}
         if nI is not None:
             self.build(nI)
 
@@ -89,6 +109,7 @@ class PaddedLSTM(torch.nn.Module):
         weights = state_dict.get(f"{prefix}forward_layers.0.weight_ih_l0")
         if not self.is_built and weights is not None:
             self.build(weights.shape[1], device=weights.device)
+        self._cast_weights.clear()
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def prediction_dtype(self, device: torch.device) -> Optional[torch.dtype]:
@@ -110,8 +131,20 @@ class PaddedLSTM(torch.nn.Module):
         """`lstm` over X, with its weights cast to X's dtype where that differs."""
         if X.dtype == lstm.weight_ih_l0.dtype:
             return lstm(X, state)
-        weights = {name: param.to(X.dtype) for name, param in lstm.named_parameters()}
-        return torch.func.functional_call(lstm, weights, (X, state))
+        return torch.func.functional_call(lstm, self._weights_as(lstm, X.dtype), (X, state))
+
+    def _weights_as(self, lstm: torch.nn.LSTM, dtype: torch.dtype) -> dict:
+        """`lstm`'s parameters cast to `dtype`, kept until the weights change:
+        a training pass (after which the optimizer may update them in place),
+        a load (`load_state_dict`, also thinc's `use_params`) or a move to
+        other memory drops the copies."""
+        params = dict(lstm.named_parameters())
+        memory = tuple(param.data_ptr() for param in params.values())
+        kept_memory, weights = self._cast_weights.get((id(lstm), dtype), (None, None))
+        if kept_memory != memory:
+            weights = {name: param.detach().to(dtype) for name, param in params.items()}
+            self._cast_weights[id(lstm), dtype] = (memory, weights)
+        return weights
 
     def forward(self, X: torch.Tensor, lengths: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
         if not self.is_built:
@@ -120,21 +153,19 @@ class PaddedLSTM(torch.nn.Module):
         if n_steps == 0:
             return X.new_zeros((n_seqs, 0, self.nO))
         output_dtype = X.dtype
-        if not self.training:
+        if self.training:
+            self._cast_weights.clear()
+        else:
             X = self._prediction_input(X)
         if self.bidirectional:
-            steps = torch.arange(n_steps, device=X.device)[None]
-            ends = lengths.to(X.device)[:, None]
-            reverse = torch.where(steps < ends, ends - 1 - steps, steps)[..., None]
+            reverse = _reversal_rows(lengths.to(X.device), n_steps)
         drop = dropout > 0.0 and self.training
         Y = torch.nn.functional.dropout(X, dropout, training=drop)
         for i, forward_layer in enumerate(self.forward_layers):
             Y_forward, _ = self._run(forward_layer, Y)
             if self.bidirectional:
-                Y_reversed = Y.gather(1, reverse.expand(-1, -1, Y.shape[2]))
-                Y_backward, _ = self._run(self.backward_layers[i], Y_reversed)
-                Y_backward = Y_backward.gather(1, reverse.expand(-1, -1, self.hidden_width))
-                Y_forward = torch.cat([Y_forward, Y_backward], dim=2)
+                Y_backward, _ = self._run(self.backward_layers[i], _take_rows(Y, reverse))
+                Y_forward = torch.cat([Y_forward, _take_rows(Y_backward, reverse)], dim=2)
             Y = torch.nn.functional.dropout(Y_forward, dropout, training=drop)
         return Y.to(output_dtype)
 
@@ -170,6 +201,22 @@ class PaddedLSTM(torch.nn.Module):
                     _, behind[i][k] = self._run(self.backward_layers[i], layer_input(i, k).flip(1), behind[i][k + 1])
         for k in range(n_windows):
             yield layer_output(self.depth - 1, k).float()
+
+
+def _reversal_rows(lengths: torch.Tensor, n_steps: int) -> torch.Tensor:
+    """Row indices into a (n_seqs * n_steps, width) view of a padded batch
+    that reverse each sequence within its own length, padding left in place."""
+    steps = torch.arange(n_steps, device=lengths.device)[None]
+    ends = lengths[:, None]
+    within = torch.where(steps < ends, ends - 1 - steps, steps)
+    return (within + torch.arange(len(lengths), device=lengths.device)[:, None] * n_steps).reshape(-1)
+
+
+def _take_rows(X: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """X (n_seqs, n_steps, width) with its steps reordered by `rows` from
+    `_reversal_rows`: one row copy per step, far cheaper than `gather`."""
+    n_seqs, n_steps, width = X.shape
+    return X.reshape(n_seqs * n_steps, width).index_select(0, rows).reshape(n_seqs, n_steps, width)
 
 
 @lru_cache(maxsize=None)

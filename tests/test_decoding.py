@@ -10,8 +10,8 @@ from spacy.tokens import Doc
 from spacy.training.iob_utils import biluo_tags_to_spans, iob_to_biluo
 from spacy.vocab import Vocab
 
-from spacy_lstm_ner.decoding import viterbi_decode
-from spacy_lstm_ner.tags import entity_offsets, tag_names, transition_mask
+from spacy_lstm_ner.decoding import decodable_scores, softmax_decode, viterbi_decode
+from spacy_lstm_ner.tags import batch_entity_offsets, entity_offsets, tag_names, transition_mask
 
 LABELS = ["geo", "per"]
 
@@ -104,3 +104,51 @@ def test_entity_offsets_agree_with_spacy(scheme, data):
     doc = Doc(Vocab(), words=["w"] * len(path))
     expected = [(s.start, s.end, s.label_) for s in biluo_tags_to_spans(doc, biluo)]
     assert entity_offsets(path, tuple(tags)) == expected
+
+
+def spacy_entities(path, tags, scheme):
+    strings = [tags[i] for i in path]
+    biluo = strings if scheme == "BILUO" else iob_to_biluo(strings)
+    doc = Doc(Vocab(), words=["w"] * len(path))
+    return [(s.start, s.end, s.label_) for s in biluo_tags_to_spans(doc, biluo)]
+
+
+@pytest.mark.parametrize("scheme", ["BILUO", "IOB"])
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_batch_entity_offsets_read_each_doc(scheme, data):
+    """Entities of a batch of paths, empty docs included, read at once, equal
+    spaCy's reading of each doc's tags."""
+    tags = tag_names(LABELS, scheme)
+    paths = viterbi_decode(data.draw(score_arrays(len(tags))), *transition_mask(tuple(tags), scheme))
+    assert batch_entity_offsets(paths, tuple(tags)) == [spacy_entities(path, tags, scheme) for path in paths]
+
+
+@pytest.mark.parametrize("scheme", ["BILUO", "IOB"])
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_softmax_decode_scores_as_viterbi(scheme, data):
+    """Taking the per-token best tags where they are valid gives, doc for doc,
+    a valid path scoring what Viterbi's best path scores."""
+    tags = tag_names(LABELS, scheme)
+    log_probs = data.draw(score_arrays(len(tags)))
+    no_start = [data.draw(arrays(bool, len(doc_scores))) for doc_scores in log_probs]
+    masks = transition_mask(tuple(tags), scheme)
+    scores = decodable_scores(log_probs, scheme, no_start)
+    paths = softmax_decode(log_probs, scheme, no_start)
+    for doc_scores, path, best in zip(scores, paths, viterbi_decode(scores, *masks)):
+        assert is_valid([tags[i] for i in path], scheme)
+        rows = numpy.arange(len(path))
+        assert doc_scores[rows, path].sum() == pytest.approx(doc_scores[rows, best].sum(), abs=1e-4)
+
+
+def test_softmax_decode_mends_only_invalid_docs():
+    """In one batch, a doc whose best tags are valid keeps them, one whose
+    best tags are not gets the best valid path, and an empty doc stays empty."""
+    tags = tag_names(["geo"], "IOB")
+    valid = numpy.log(numpy.array([[0.2, 0.7, 0.1], [0.2, 0.1, 0.7]], dtype="float32"))
+    invalid = numpy.log(numpy.array([[0.6, 0.1, 0.3], [0.1, 0.1, 0.8]], dtype="float32"))
+    empty = numpy.zeros((0, 3), dtype="float32")
+    no_start = [numpy.zeros(len(doc), dtype=bool) for doc in (valid, empty, invalid)]
+    paths = softmax_decode([valid, empty, invalid], "IOB", no_start)
+    assert [[tags[i] for i in path] for path in paths] == [["B-geo", "I-geo"], [], ["B-geo", "I-geo"]]

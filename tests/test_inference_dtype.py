@@ -4,7 +4,7 @@ import numpy
 import pytest
 import spacy
 import torch
-from thinc.api import set_dropout_rate
+from thinc.api import Adam, set_dropout_rate
 
 from spacy_lstm_ner import torch_lstm
 from util import TRAIN_DATA, crf_config, make_examples, overfit_pipeline, small_model_config
@@ -81,6 +81,34 @@ def test_training_runs_in_float32():
     assert all(param.grad is not None and param.grad.dtype == torch.float32 for param in module.parameters())
     assert dX[0].dtype == numpy.float32
     assert all(param.dtype == torch.float32 for param in module.parameters())
+
+
+def test_bfloat16_predicts_with_the_current_weights():
+    """The LSTM's bfloat16 weight copies follow the float32 weights: after
+    optimizer steps, and inside `use_params` (the trainer's averages)."""
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("lstm_ner", config={"model": small_model_config(inference_dtype="bfloat16")})
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples, sgd=Adam(0.01, use_averages=True))
+    docs = [eg.predicted for eg in examples]
+
+    def fresh_copy_emissions():
+        return emissions(with_dtype(nlp, "bfloat16").get_pipe("lstm_ner"), docs)
+
+    before = emissions(ner, docs)
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer)
+    after = emissions(ner, docs)
+    assert not numpy.array_equal(after[0], before[0])
+    for got, want in zip(after, fresh_copy_emissions()):
+        numpy.testing.assert_array_equal(got, want)
+    with nlp.use_params(optimizer.averages):
+        averaged, want_averaged = emissions(ner, docs), fresh_copy_emissions()
+    assert not numpy.array_equal(averaged[0], after[0])
+    for got, want in zip(averaged, want_averaged):
+        numpy.testing.assert_array_equal(got, want)
+    for got, want in zip(emissions(ner, docs), after):
+        numpy.testing.assert_array_equal(got, want)
 
 
 def test_unknown_inference_dtype_fails_naming_it():

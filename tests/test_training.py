@@ -107,3 +107,22 @@ def test_updates_leave_no_tensors_behind():
         nlp.update(make_examples(nlp), sgd=optimizer)
     assert n_tensors() == before
     assert all(not torch.equal(old, new) for old, new in zip(weights, module.parameters()))
+
+
+def test_use_params_gives_the_lstm_its_averages_too():
+    """With `use_averages`, the trainer evaluates and saves inside
+    `nlp.use_params(optimizer.averages)`: the LSTM's weights are then its
+    averages, as every other layer's are, and its own weights come back after."""
+    nlp = initialized(small_model_config())
+    examples = make_examples(nlp)
+    optimizer = Adam(0.01, use_averages=True)
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer)
+    shim = nlp.get_pipe("lstm_ner").model.get_ref("lstm").shims[0]
+    trained = {name: param.detach().numpy().copy() for name, param in shim._model.named_parameters()}
+    with nlp.use_params(optimizer.averages):
+        for name, param in shim._model.named_parameters():
+            numpy.testing.assert_array_equal(param.detach().numpy(), optimizer.averages[shim.id, name])
+            assert not numpy.array_equal(param.detach().numpy(), trained[name])
+    for name, param in shim._model.named_parameters():
+        numpy.testing.assert_array_equal(param.detach().numpy(), trained[name])
