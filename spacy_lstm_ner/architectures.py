@@ -56,10 +56,11 @@ def build_bilstm_tagger(
         with the LSTM's state carried across windows: the same scores as one
         pass, with the memory of one window's activations (memory only).
     nO: number of tags; left open, the component sets it from its labels.
-    inference_dtype: what the LSTM predicts in: "float32", "bfloat16" (about
-        1.7x faster LSTM on CPUs with AVX-512 or AMX, the same entities but
-        for a rare few), or "auto": bfloat16 where the CPU runs it natively,
-        float32 elsewhere and on GPU. Training always runs in float32.
+    inference_dtype: what the LSTM and the dense layer over its output
+        predict in: "float32", "bfloat16" (about 1.7x faster LSTM on CPUs with
+        AVX-512 or AMX, the same entities but for a rare few), or "auto":
+        bfloat16 where the CPU runs it natively, float32 elsewhere and on GPU.
+        The tag scores are float32; training always runs in float32.
     """
     lstm = _build_lstm(
         embed, hidden_width, depth, bidirectional, dropout, chunk_size, window, nO, inference_dtype, "BiLSTMTagger"

@@ -145,7 +145,7 @@ def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
     short = [doc for doc in docs if len(doc) <= window]
     short_scores = iter(_predict_short(model, short) if short else [])
     scores = [
-        next(short_scores) if len(doc) <= window else _predict_windows(embed, lstm, head, doc, window)
+        next(short_scores) if len(doc) <= window else _predict_windows(model, doc, window)
         for doc in docs
     ]
     for layer in rest:
@@ -187,13 +187,20 @@ def _run_padded_dense(model: Model, Xs: List[Floats2d], W, b, with_log_softmax: 
     shim = model.shims[0]
     lengths = [len(X) for X in Xs]
     Xt = xp2torch(model.ops.pad(Xs), device=shim.device)
-    Yt = shim.predict(ArgsKwargs(args=(Xt, torch.tensor(lengths)), kwargs={}))
-    with torch.no_grad():
-        St = torch.nn.functional.linear(Yt, xp2torch(W, device=shim.device), xp2torch(b, device=shim.device))
-        if with_log_softmax:
-            St = St.log_softmax(dim=2)
-    scores = torch2xp(St)
+    Yt = shim.predict(ArgsKwargs(args=(Xt, torch.tensor(lengths)), kwargs={"in_prediction_dtype": True}))
+    scores = torch2xp(_dense_scores(Yt, W, b, with_log_softmax))
     return [scores[i, :length] for i, length in enumerate(lengths)], _no_backprop
+
+
+def _dense_scores(Yt, W, b, with_log_softmax: bool):
+    """The dense layer (and log-softmax) over the LSTM's output `Yt`, in the
+    dtype the LSTM predicted in; the scores in float32."""
+    import torch
+
+    with torch.no_grad():
+        Wt, bt = (xp2torch(param, device=Yt.device).to(Yt.dtype) for param in (W, b))
+        St = torch.nn.functional.linear(Yt, Wt, bt).float()
+        return St.log_softmax(dim=-1) if with_log_softmax else St
 
 
 def _per_token(embed: Model) -> bool:
@@ -202,12 +209,14 @@ def _per_token(embed: Model) -> bool:
     return not any("listener" in node.name for node in embed.walk())
 
 
-def _predict_windows(embed: Model, lstm: Model, head: Model, doc: Doc, window: int) -> Floats2d:
+def _predict_windows(model: Model, doc: Doc, window: int) -> Floats2d:
     import torch
 
     from .torch_lstm import one_thread_in_forked_child
 
     one_thread_in_forked_child()
+    embed, lstm, head = model.layers[:3]
+    dense = _dense_head(model, head)
     shim = lstm.shims[0]
     starts = range(0, len(doc), window)
 
@@ -218,7 +227,10 @@ def _predict_windows(embed: Model, lstm: Model, head: Model, doc: Doc, window: i
     scores = None
     with torch.no_grad():
         for start, Y in zip(starts, shim._model.windows(inputs, len(starts))):
-            window_scores = head.predict([torch2xp(Y[0])])[0]
+            if dense is None:
+                window_scores = head.predict([torch2xp(Y[0].float())])[0]
+            else:
+                window_scores = torch2xp(_dense_scores(Y[0], *dense))
             if scores is None:
                 scores = head.ops.alloc2f(len(doc), window_scores.shape[1])
             scores[start : start + len(window_scores)] = window_scores

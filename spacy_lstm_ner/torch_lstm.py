@@ -146,7 +146,11 @@ class PaddedLSTM(torch.nn.Module):
             self._cast_weights[id(lstm), dtype] = (memory, weights)
         return weights
 
-    def forward(self, X: torch.Tensor, lengths: torch.Tensor, dropout: float = 0.0) -> torch.Tensor:
+    def forward(
+        self, X: torch.Tensor, lengths: torch.Tensor, dropout: float = 0.0, in_prediction_dtype: bool = False
+    ) -> torch.Tensor:
+        """The LSTM's output, in X's dtype, or with `in_prediction_dtype`, in
+        the dtype it predicted in."""
         if not self.is_built:
             raise ValueError("The LSTM was used before its input width was set.")
         n_seqs, n_steps, _ = X.shape
@@ -167,7 +171,7 @@ class PaddedLSTM(torch.nn.Module):
                 Y_backward, _ = self._run(self.backward_layers[i], _take_rows(Y, reverse))
                 Y_forward = torch.cat([Y_forward, _take_rows(Y_backward, reverse)], dim=2)
             Y = torch.nn.functional.dropout(Y_forward, dropout, training=drop)
-        return Y.to(output_dtype)
+        return Y if in_prediction_dtype else Y.to(output_dtype)
 
     def windows(self, inputs: Callable[[int], torch.Tensor], n_windows: int) -> Iterator[torch.Tensor]:
         """The output of one long sequence, window by window, as one pass of
@@ -177,7 +181,8 @@ class PaddedLSTM(torch.nn.Module):
         right to left keeps the right-to-left states at the boundaries (and, for
         all but the last layer, a sweep left to right the left-to-right ones),
         then the last pass recomputes each window from its boundary states.
-        Inference only: no dropout, no gradient."""
+        Inference only: no dropout, no gradient; the output is in the dtype
+        the LSTM predicts in, as `forward` gives it with `in_prediction_dtype`."""
         no_state = [[None] * (n_windows + 1) for _ in range(self.depth)]
         ahead, behind = [list(s) for s in no_state], [list(s) for s in no_state]
 
@@ -200,7 +205,7 @@ class PaddedLSTM(torch.nn.Module):
                 for k in reversed(range(n_windows)):
                     _, behind[i][k] = self._run(self.backward_layers[i], layer_input(i, k).flip(1), behind[i][k + 1])
         for k in range(n_windows):
-            yield layer_output(self.depth - 1, k).float()
+            yield layer_output(self.depth - 1, k)
 
 
 def _reversal_rows(lengths: torch.Tensor, n_steps: int) -> torch.Tensor:
