@@ -16,13 +16,14 @@ def softmax_decode(
     valid sequence, they are that sequence: Viterbi runs on the other docs."""
     if not log_probs:
         return []
-    scores = decodable_scores(log_probs, scheme, no_entity_start)
-    start, allowed, end = transition_mask(placeholder_tags(scores[0].shape[1], scheme), scheme)
-    lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
-    best = numpy.concatenate(scores).argmax(axis=1)
-    paths = numpy.split(best, numpy.cumsum(lengths)[:-1])
-    invalid = numpy.flatnonzero(~_valid_paths(best, lengths, start, allowed, end))
-    for i, path in zip(invalid, viterbi_decode([scores[i] for i in invalid], start, allowed, end)):
+    flat, lengths = _decodable_flat(log_probs, scheme, no_entity_start)
+    start, allowed, end = transition_mask(placeholder_tags(flat.shape[1], scheme), scheme)
+    best = flat.argmax(axis=1)
+    bounds = numpy.cumsum(lengths).tolist()
+    paths = [best[stop - length : stop] for stop, length in zip(bounds, lengths.tolist())]
+    invalid = numpy.flatnonzero(~_valid_paths(best, lengths, start, allowed, end)).tolist()
+    invalid_scores = [flat[bounds[i] - lengths[i] : bounds[i]] for i in invalid]
+    for i, path in zip(invalid, viterbi_decode(invalid_scores, start, allowed, end)):
         paths[i] = path
     return paths
 
@@ -49,13 +50,21 @@ def decodable_scores(
     """float32 numpy copies of non-empty per-doc (n_tokens, n_tags) scores, on
     any device, with every tag that opens an entity ruled out on the tokens
     where `no_entity_start[i]` is True."""
+    flat, lengths = _decodable_flat(scores, scheme, no_entity_start)
+    bounds = numpy.cumsum(lengths).tolist()
+    return [flat[stop - length : stop] for stop, length in zip(bounds, lengths.tolist())]
+
+
+def _decodable_flat(
+    scores: Sequence, scheme: str, no_entity_start: Sequence[numpy.ndarray]
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """`decodable_scores` concatenated into one array, and the docs' lengths."""
     ops = get_array_ops(scores[0])
-    copies = [ops.to_numpy(doc_scores).astype("float32") for doc_scores in scores]
-    opens_entity = begin_mask(placeholder_tags(copies[0].shape[1], scheme))
-    for doc_scores, doc_tokens in zip(copies, no_entity_start):
-        if doc_tokens.any():
-            doc_scores[numpy.ix_(doc_tokens, opens_entity)] = -numpy.inf
-    return copies
+    lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
+    flat = ops.to_numpy(ops.xp.concatenate(list(scores))).astype("float32", copy=False)  # a new array
+    closed = numpy.flatnonzero(numpy.concatenate(no_entity_start))
+    flat[numpy.ix_(closed, begin_mask(placeholder_tags(flat.shape[1], scheme)))] = -numpy.inf
+    return flat, lengths
 
 
 def viterbi_decode(
