@@ -8,7 +8,8 @@ from spacy.attrs import intify_attr
 from spacy.tokens import Doc, Span
 from thinc.api import ArgsKwargs, Model, chain, torch2xp, xp2torch
 from thinc.layers.chain import forward as chain_forward
-from thinc.types import Floats2d
+from thinc.layers.with_array import forward as with_array_forward
+from thinc.types import Floats2d, Floats3d
 
 INFERENCE_DTYPES = ("float32", "bfloat16", "auto")
 
@@ -154,15 +155,56 @@ def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
 
 
 def _predict_short(model: Model, docs: List[Doc]) -> List[Floats2d]:
-    """Embedding, LSTM and dense layer of whole docs. The dense layer (and its
-    log-softmax) runs in PyTorch on each padded chunk the LSTM outputs, so that
-    only the tag scores, not the LSTM's wide output, are copied per doc."""
+    """Embedding, LSTM and dense layer of whole docs. The embedding's output
+    stays one array (see `_flat_prediction`) from which each chunk of docs
+    is padded, and the dense layer (and its log-softmax) runs in PyTorch on
+    each padded chunk the LSTM outputs, so that only the tag scores, not the
+    LSTM's wide output, are copied per doc."""
     embed, lstm, head = model.layers[:3]
-    Xs = embed.predict(docs)
     dense = _dense_head(model, head)
     if dense is None:
-        return head.predict(lstm.predict(Xs))
-    return _run_chunks(lstm, Xs, lambda Xs: _run_padded_dense(lstm, Xs, *dense))[0]
+        return head.predict(lstm.predict(embed.predict(docs)))
+    from .torch_lstm import one_thread_in_forked_child
+
+    one_thread_in_forked_child()
+    flat, lengths = _flat_prediction(embed, docs)
+    ends = numpy.cumsum(lengths)
+    order = numpy.argsort(lengths, kind="stable")
+    size = lstm.attrs["chunk_size"]
+    scores: List[Floats2d] = [None] * len(docs)  # type: ignore[list-item]
+    for chunk in (order[start : start + size] for start in range(0, len(order), size)):
+        chunk_lengths = lengths[chunk]
+        padded = _padded_rows(lstm.ops, flat, ends[chunk] - chunk_lengths, chunk_lengths)
+        chunk_scores = _run_padded_dense(lstm, padded, chunk_lengths, *dense)
+        for i, doc_scores in zip(chunk.tolist(), chunk_scores):
+            scores[i] = doc_scores
+    return scores
+
+
+def _flat_prediction(layer: Model, docs: List[Doc]) -> Tuple[Floats2d, numpy.ndarray]:
+    """`layer.predict(docs)` concatenated into one (n_tokens, nO) array, and
+    the docs' lengths. In a chain whose layers after the first are `with_array`
+    layers, those run on one array, instead of each flattening the docs'
+    arrays and splitting them up again."""
+    rest = layer.layers[1:] if layer._func is chain_forward else []
+    if rest and all(step._func is with_array_forward and not step.attrs.get("pad") for step in rest):
+        flat, lengths = _flat_prediction(layer.layers[0], docs)
+        for step in rest:
+            flat = step.layers[0].predict(flat)
+        return flat, lengths
+    outputs = layer.predict(docs)
+    lengths = numpy.array([len(output) for output in outputs], dtype="int64")
+    return layer.ops.flatten(outputs), lengths
+
+
+def _padded_rows(ops, flat: Floats2d, starts: numpy.ndarray, lengths: numpy.ndarray) -> Floats2d:
+    """(len(starts), max(lengths), width) array: row i holds flat[starts[i] :
+    starts[i] + lengths[i]], then zeros."""
+    steps = numpy.arange(int(lengths.max(initial=0)))
+    live = steps[None, :] < lengths[:, None]
+    padded = ops.alloc3f(len(lengths), len(steps), flat.shape[1])
+    padded[ops.asarray(live)] = flat[ops.asarray((starts[:, None] + steps[None, :])[live])]
+    return padded
 
 
 def _dense_head(model: Model, head: Model) -> Optional[Tuple[Floats2d, Floats2d, bool]]:
@@ -181,15 +223,13 @@ def _dense_head(model: Model, head: Model) -> Optional[Tuple[Floats2d, Floats2d,
     return output_layer.get_param("W"), output_layer.get_param("b"), with_log_softmax
 
 
-def _run_padded_dense(model: Model, Xs: List[Floats2d], W, b, with_log_softmax: bool) -> Tuple[List[Floats2d], Callable]:
-    import torch
-
+def _run_padded_dense(model: Model, X: Floats3d, lengths: numpy.ndarray, W, b, with_log_softmax: bool) -> List[Floats2d]:
+    """The tag scores of a padded chunk of docs (`_padded_rows`), one array per doc."""
     shim = model.shims[0]
-    lengths = [len(X) for X in Xs]
-    Xt = xp2torch(model.ops.pad(Xs), device=shim.device)
-    Yt = shim.predict(ArgsKwargs(args=(Xt, torch.tensor(lengths)), kwargs={"in_prediction_dtype": True}))
+    Xt = xp2torch(X, device=shim.device)
+    Yt = shim.predict(ArgsKwargs(args=(Xt, xp2torch(lengths)), kwargs={"in_prediction_dtype": True}))
     scores = torch2xp(_dense_scores(Yt, W, b, with_log_softmax))
-    return [scores[i, :length] for i, length in enumerate(lengths)], _no_backprop
+    return [scores[i, :length] for i, length in enumerate(lengths.tolist())]
 
 
 def _dense_scores(Yt, W, b, with_log_softmax: bool):
