@@ -5,7 +5,7 @@ import spacy
 from spacy.util import registry
 from thinc.api import Config
 
-from util import crf_config, make_examples, small_model_config, train_pipeline
+from util import CHARS_EMBED, crf_config, make_examples, small_model_config, train_pipeline
 
 TEXTS = [
     "Short one.",
@@ -211,3 +211,23 @@ def test_spacys_character_embed_feeds_the_tagger():
     nlp.add_pipe("lstm_ner", config={"model": small_model_config(embed=embed)})
     losses = train_pipeline(nlp, make_examples(nlp), n_iter=100)
     assert losses[-1] < losses[0] / 10
+
+
+FEATURE_EMBED = {"@architectures": "spacy_lstm_ner.FeatureEmbed.v1", "attrs": ["NORM", "SHAPE"], "widths": [16, 8], "rows": [100, 50]}
+
+
+@pytest.mark.parametrize("embed", ["MultiHashEmbed", "FeatureEmbed", "FeatureEmbed with chars"])
+def test_prediction_gives_the_scores_of_the_plain_chain(embed):
+    """Prediction's own path (the embedding kept as one array, chunks padded
+    from it, the dense layer on each chunk) gives what the layers' chain does."""
+    from thinc.api import set_dropout_rate
+    from thinc.layers.chain import forward as chain_forward
+
+    configs = {"MultiHashEmbed": {}, "FeatureEmbed": {"embed": FEATURE_EMBED}, "FeatureEmbed with chars": {"embed": CHARS_EMBED}}
+    nlp = spacy.blank("en")
+    ner = build(nlp, chunk_size=2, **configs[embed])
+    set_dropout_rate(ner.model, 0.0)
+    docs = [nlp.make_doc(text) for text in TEXTS]
+    chained, _ = chain_forward(ner.model, docs, is_train=True)
+    for predicted, expected in zip(ner.model.predict(docs), chained):
+        numpy.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-6)
