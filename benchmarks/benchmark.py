@@ -31,7 +31,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="wall-clock budget of each training loop, 0 for none (default 600)")
     parser.add_argument("--eval-frequency", type=int, help="dev evaluation every N steps (default 200; quick: 10)")
     parser.add_argument("--batch-size", type=int, default=256, help="nlp.pipe batch size (default 256)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed inference runs per system (default 3)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed inference runs per system (default 5)")
     parser.add_argument("--infer-words", type=int,
                         help="words piped in the inference memory process (default 1000000; quick: 20000)")
     parser.add_argument("--torch-threads", type=int, default=1,
