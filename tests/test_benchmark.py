@@ -53,7 +53,7 @@ def test_quick_report_has_every_figure_for_every_system(quick_run):
         assert set(system["ents_per_type"]) <= {"art", "eve", "geo", "gpe", "nat", "org", "per", "tim"}
         for key in NUMBERS:
             assert system[key] > 0, (name, key)
-        assert len(system["infer_runs_words_per_second"]) == 3
+        assert len(system["infer_runs_words_per_second"]) == settings["repeats"] == 5
         assert system["train_steps"] == 30 and system["stopped_by"] == "steps"
         curve = system["dev_curve"]
         assert [e["step"] for e in curve] == [0, 10, 20, 30]
