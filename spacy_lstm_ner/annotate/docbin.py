@@ -48,16 +48,17 @@ def docbin_bytes(docs: List[Doc], attrs: Optional[Iterable[int]] = None, level: 
             arrays.append(doc.to_array(columns))
             user_data.append(srsly.msgpack_dumps(doc.user_data) if doc.user_data else EMPTY_USER_DATA)
             span_groups.append(doc.spans.to_bytes())
-            if doc.spans:
-                span_keys.extend(_span_keys(doc))
+            for group in doc.spans.values():
+                span_keys.extend([(span.label, span.kb_id, span.id) for span in group])
         table = numpy.vstack(arrays) if arrays else numpy.zeros((0, len(columns)), dtype="uint64")
         strings = set()
         if docs:
             vocab_strings = docs[0].vocab.strings
             hashes = numpy.unique(table[:, string_columns]).tolist()
+            labels, ids = _span_hashes(span_keys)
             try:
-                strings.update(vocab_strings[key] for key in hashes)
-                strings.update(vocab_strings[key] for key, always in set(span_keys) if always or key in vocab_strings)
+                strings.update(vocab_strings[key] for key in hashes + labels)
+                strings.update(vocab_strings[key] for key in ids if key in vocab_strings)
             except KeyError:  # a hash without its string: let DocBin.add find what it can
                 return DocBin(attrs=docbin.attrs, docs=docs, store_user_data=True).to_bytes()
         lengths = numpy.asarray([len(array) for array in arrays], dtype="int32")
@@ -76,14 +77,14 @@ def docbin_bytes(docs: List[Doc], attrs: Optional[Iterable[int]] = None, level: 
         return zlib.compress(srsly.msgpack_dumps(message), level)
 
 
-def _span_keys(doc: Doc) -> Iterator[Tuple[int, bool]]:
-    """The string hashes of the doc's spans, each with whether DocBin stores it always
-    (a label) or only when the vocab knows it (a KB id or an id)."""
-    for group in doc.spans.values():
-        for span in group:
-            yield span.label, True
-            yield span.kb_id, False
-            yield span.id, False
+def _span_hashes(span_keys: List[Tuple[int, int, int]]) -> Tuple[List[int], List[int]]:
+    """The distinct labels of the spans' (label, KB id, id) hashes, which DocBin
+    stores always, and their distinct KB ids and ids, which it stores only when the
+    vocab knows them."""
+    if not span_keys:
+        return [], []
+    keys = numpy.array(span_keys, dtype="uint64")
+    return numpy.unique(keys[:, 0]).tolist(), numpy.unique(keys[:, 1:]).tolist()
 
 
 def docbin_docs(docbin: DocBin, vocab: Vocab) -> Iterator[Doc]:
