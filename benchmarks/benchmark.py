@@ -1,7 +1,7 @@
 """Benchmark spaCy's `tok2vec` + `ner` against `lstm_ner` on the GMB split.
 
     python benchmarks/benchmark.py [--suite benchmark|ablation] [--quick] [--max-steps N]
-        [--max-seconds S] [--output metrics]
+        [--max-seconds S] [--output metrics] [--reuse-training]
 
 Trains each system of the suite with `spacy train` in its own process, under the
 same budget, then measures test accuracy, inference speed, peak memory and model
@@ -45,6 +45,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="benchmark: spaCy's ner, bilstm.cfg, lstm.cfg; ablation: what the CRF, character "
                              "features and static vectors each add to bilstm.cfg (report named after the suite)")
     parser.add_argument("--workdir", type=Path, help="trained models and logs (default training/<suite>[-quick])")
+    parser.add_argument("--reuse-training", action="store_true",
+                        help="measure the systems a previous run trained in --workdir again, training only those "
+                             "it lacks (their training figures are that run's)")
     args = parser.parse_args(argv)
     if args.max_steps is None:
         args.max_steps = 30 if args.quick else 20000
@@ -83,6 +86,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         "eval_frequency": args.eval_frequency,
         "batch_size": args.batch_size,
         "repeats": args.repeats,
+        "reused_training": args.reuse_training,
         "infer_words": args.infer_words,
         "torch_threads": args.torch_threads or "torch default",
         "n_docs": {split: len(DocBin().from_disk(path)) for split, path in corpus.items()},

@@ -36,8 +36,9 @@ def train_system(name: str, system: System, corpus: Dict[str, Path], workdir: Pa
     out = workdir / name
     out.mkdir(parents=True, exist_ok=True)
     config, curve, summary = out / "config.cfg", out / "dev_curve.jsonl", out / "training" / "train_result.json"
-    write_config(base_config(system, workdir), config, corpus, args, curve, summary, system.overrides)
-    spacy_train(config, out / "training", threads=args.torch_threads, log=out / "train.log")
+    if not (getattr(args, "reuse_training", False) and summary.exists() and curve.exists()):
+        write_config(base_config(system, workdir), config, corpus, args, curve, summary, system.overrides)
+        spacy_train(config, out / "training", threads=args.torch_threads, log=out / "train.log")
     result = json.loads(summary.read_text())
     evals = [json.loads(line) for line in curve.read_text().splitlines()]
     last = evals[-1]
