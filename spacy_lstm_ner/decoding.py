@@ -19,11 +19,9 @@ def softmax_decode(
     flat, lengths = _decodable_flat(log_probs, scheme, no_entity_start)
     start, allowed, end = transition_mask(placeholder_tags(flat.shape[1], scheme), scheme)
     best = flat.argmax(axis=1)
-    bounds = numpy.cumsum(lengths).tolist()
-    paths = [best[stop - length : stop] for stop, length in zip(bounds, lengths.tolist())]
+    paths, scores = _per_doc(best, lengths), _per_doc(flat, lengths)
     invalid = numpy.flatnonzero(~_valid_paths(best, lengths, start, allowed, end)).tolist()
-    invalid_scores = [flat[bounds[i] - lengths[i] : bounds[i]] for i in invalid]
-    for i, path in zip(invalid, viterbi_decode(invalid_scores, start, allowed, end)):
+    for i, path in zip(invalid, viterbi_decode([scores[i] for i in invalid], start, allowed, end)):
         paths[i] = path
     return paths
 
@@ -50,7 +48,11 @@ def decodable_scores(
     """float32 numpy copies of non-empty per-doc (n_tokens, n_tags) scores, on
     any device, with every tag that opens an entity ruled out on the tokens
     where `no_entity_start[i]` is True."""
-    flat, lengths = _decodable_flat(scores, scheme, no_entity_start)
+    return _per_doc(*_decodable_flat(scores, scheme, no_entity_start))
+
+
+def _per_doc(flat: numpy.ndarray, lengths: numpy.ndarray) -> List[numpy.ndarray]:
+    """Views of `flat`, the docs' rows concatenated, one per doc."""
     bounds = numpy.cumsum(lengths).tolist()
     return [flat[stop - length : stop] for stop, length in zip(bounds, lengths.tolist())]
 

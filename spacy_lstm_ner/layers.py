@@ -73,17 +73,13 @@ def _padded_lstm_forward(
 def _run_chunks(
     model: Model, Xs: List[Floats2d], run: Callable[[List[Floats2d]], Tuple[List[Floats2d], Callable]]
 ) -> Tuple[List[Floats2d], Callable]:
-    """`run` over the docs sorted by length, `chunk_size` at a time, so that
-    little of each padded chunk is padding; outputs in the docs' order."""
+    """`run` over `_length_chunks` of `chunk_size` docs; outputs in the docs' order."""
     from .torch_lstm import one_thread_in_forked_child
 
     one_thread_in_forked_child()
-    size = model.attrs["chunk_size"]
-    order = numpy.argsort([len(X) for X in Xs], kind="stable")
-    chunks = [order[start : start + size] for start in range(0, len(order), size)]
     Ys: List[Floats2d] = [None] * len(Xs)  # type: ignore[list-item]
     callbacks = []
-    for chunk in chunks:
+    for chunk in _length_chunks([len(X) for X in Xs], model.attrs["chunk_size"]):
         chunk_Ys, chunk_backprop = run([Xs[i] for i in chunk])
         for i, Y in zip(chunk, chunk_Ys):
             Ys[i] = Y
@@ -97,6 +93,13 @@ def _run_chunks(
         return dXs
 
     return Ys, backprop
+
+
+def _length_chunks(lengths, size: int) -> List[numpy.ndarray]:
+    """Indices of the docs sorted by length, `size` at a time, so that little
+    of each padded chunk is padding."""
+    order = numpy.argsort(lengths, kind="stable")
+    return [order[start : start + size] for start in range(0, len(order), size)]
 
 
 def _run_padded(
@@ -169,10 +172,8 @@ def _predict_short(model: Model, docs: List[Doc]) -> List[Floats2d]:
     one_thread_in_forked_child()
     flat, lengths = _flat_prediction(embed, docs)
     ends = numpy.cumsum(lengths)
-    order = numpy.argsort(lengths, kind="stable")
-    size = lstm.attrs["chunk_size"]
     scores: List[Floats2d] = [None] * len(docs)  # type: ignore[list-item]
-    for chunk in (order[start : start + size] for start in range(0, len(order), size)):
+    for chunk in _length_chunks(lengths, lstm.attrs["chunk_size"]):
         chunk_lengths = lengths[chunk]
         padded = _padded_rows(lstm.ops, flat, ends[chunk] - chunk_lengths, chunk_lengths)
         chunk_scores = _run_padded_dense(lstm, padded, chunk_lengths, *dense)
