@@ -1,16 +1,18 @@
 """Throughput of `python -m spacy_lstm_ner apply` on a local Dask cluster of 1 and 2
 workers, against `spacy apply --n-process 1` and `2` and `nlp.pipe` in one process
-(alone, and writing the docs with DocBin as the shards hold them), on the GMB test
-texts repeated to at least a million words.
+(alone; writing the shards as a Dask worker does, without Dask; and writing the docs
+with spaCy's DocBin as the shards hold them), on the GMB test texts repeated to at
+least a million words.
 
     python benchmarks/apply_scaling.py [MODEL] [--corpus corpus/test.spacy] [--min-words 1000000]
+        [--systems "nlp.pipe,dask apply"] [--name apply_scaling]
 
 MODEL defaults to training/bilstm/model-best (`spacy project run train`). Every
 process runs one torch thread. Each system's time is split into start-up (starting
 processes, loading the model) and annotation: `nlp.pipe` is timed around the loop;
 Dask's summary times its tasks; `spacy apply`'s start-up is the time of the same
-command on one text, subtracted from its wall time. Writes apply_scaling.json,
-apply_scaling.md and apply_scaling.png to --output (default metrics/).
+command on one text, subtracted from its wall time. Writes NAME.json, NAME.md and
+NAME.png to --output (default metrics/, NAME apply_scaling).
 """
 import argparse
 import json
@@ -30,9 +32,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from measure import machine_info
 
 from spacy_lstm_ner.annotate import apply
+from spacy_lstm_ner.annotate.worker import annotate_shard
 
 SYSTEMS = [
     ("nlp.pipe", 1),
+    ("nlp.pipe + shard writer", 1),
     ("nlp.pipe + DocBin", 1),
     ("spacy apply", 1),
     ("dask apply", 1),
@@ -49,7 +53,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--docs-per-shard", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=1, help="passes over all systems; the median is kept")
+    parser.add_argument(
+        "--systems", default=",".join(dict.fromkeys(name for name, _ in SYSTEMS)),
+        help="comma-separated: which of the systems to time (default: all)",
+    )
     parser.add_argument("--output", type=Path, default=Path("metrics"))
+    parser.add_argument("--name", default="apply_scaling", help="file name of the outputs, without suffix")
     parser.add_argument("--workdir", type=Path, default=Path("training/apply_scaling"))
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -59,9 +68,14 @@ def main() -> None:
     texts, words = write_texts(args.corpus, args.min_words, args.workdir / "texts.jsonl")
     srsly.write_jsonl(args.workdir / "one.jsonl", [{"text": texts[0]}])
     print(f"{len(texts):,} texts, {words:,} words", file=sys.stderr)
-    runs = {f"{name} ({n})": [] for name, n in SYSTEMS}
+    chosen = [name.strip() for name in args.systems.split(",")]
+    unknown = set(chosen) - set(MEASURE)
+    if unknown:
+        parser.error(f"unknown --systems {sorted(unknown)}; choose from {list(MEASURE)}")
+    systems = [(name, n) for name, n in SYSTEMS if name in chosen]
+    runs = {f"{name} ({n})": [] for name, n in systems}
     for _ in range(args.repeats):
-        for name, n in SYSTEMS:
+        for name, n in systems:
             result = MEASURE[name](args, n)
             assert result["words"] == words, (name, result["words"], words)
             runs[f"{name} ({n})"].append(result)
@@ -76,9 +90,9 @@ def main() -> None:
         "results": results,
         "targets": targets(results),
     }
-    (args.output / "apply_scaling.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.output / "apply_scaling.md").write_text(markdown(report))
-    plot(results, args.output / "apply_scaling.png")
+    (args.output / f"{args.name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.output / f"{args.name}.md").write_text(markdown(report))
+    plot(results, args.output / f"{args.name}.png")
     print(markdown(report))
 
 
@@ -106,6 +120,27 @@ def measure_nlp_pipe(args, n: int) -> dict:
     nlp, texts, startup = load_pipeline_and_texts(args)
     start = time.perf_counter()
     words = sum(len(doc) for doc in nlp.pipe(texts, batch_size=args.batch_size))
+    seconds = time.perf_counter() - start
+    return {"words": words, "wall_seconds": startup + seconds, "startup_seconds": startup, "seconds": seconds}
+
+
+def measure_nlp_pipe_shard_writer(args, n: int) -> dict:
+    """A Dask worker's tasks run one after another in this process, without Dask:
+    `nlp.pipe` over each shard's texts, the docs written as the worker writes them,
+    and the bytes to the shard's file."""
+    start = time.perf_counter()
+    texts = [line["text"] for line in srsly.read_jsonl(args.workdir / "texts.jsonl")]
+    annotate_shard(args.model, None, [("texts", texts[:1])], args.batch_size)  # loads the pipeline
+    startup = time.perf_counter() - start
+    output = args.workdir / "nlp_pipe_shard_writer"
+    output.mkdir(exist_ok=True)
+    start = time.perf_counter()
+    words = 0
+    for first in range(0, len(texts), args.docs_per_shard):
+        payload = [("texts", texts[first : first + args.docs_per_shard])]
+        result = annotate_shard(args.model, None, payload, args.batch_size)
+        (output / "shard.spacy").write_bytes(result["data"])
+        words += result["words"]
     seconds = time.perf_counter() - start
     return {"words": words, "wall_seconds": startup + seconds, "startup_seconds": startup, "seconds": seconds}
 
@@ -158,7 +193,13 @@ def measure_dask_apply(args, n: int) -> dict:
     return {"words": summary.words, "wall_seconds": wall, "startup_seconds": wall - summary.seconds, "seconds": summary.seconds}
 
 
-MEASURE = {"nlp.pipe": measure_nlp_pipe, "nlp.pipe + DocBin": measure_nlp_pipe_docbin, "spacy apply": measure_spacy_apply, "dask apply": measure_dask_apply}
+MEASURE = {
+    "nlp.pipe": measure_nlp_pipe,
+    "nlp.pipe + shard writer": measure_nlp_pipe_shard_writer,
+    "nlp.pipe + DocBin": measure_nlp_pipe_docbin,
+    "spacy apply": measure_spacy_apply,
+    "dask apply": measure_dask_apply,
+}
 
 
 def median_run(runs: list) -> dict:
@@ -170,19 +211,29 @@ def median_run(runs: list) -> dict:
     }
 
 
+RATIOS = {
+    # name: (numerator, denominator, target)
+    "dask_2_over_1": ("dask apply (2)", "dask apply (1)", 1.6),
+    "dask_1_overhead_vs_nlp_pipe": ("dask apply (1)", "nlp.pipe (1)", 0.10),
+    "dask_1_overhead_vs_shard_writer": ("dask apply (1)", "nlp.pipe + shard writer (1)", 0.10),
+    "dask_1_over_nlp_pipe_docbin": ("dask apply (1)", "nlp.pipe + DocBin (1)", None),
+    "spacy_apply_2_over_1": ("spacy apply (2)", "spacy apply (1)", None),
+}
+
+
 def targets(results: dict) -> dict:
+    """Each ratio of `RATIOS` whose systems were timed; an overhead is
+    1 - numerator / denominator."""
     rate = {system: result["words_per_second"] for system, result in results.items()}
-    scaling = rate["dask apply (2)"] / rate["dask apply (1)"]
-    overhead = 1 - rate["dask apply (1)"] / rate["nlp.pipe (1)"]
-    return {
-        "dask_2_over_1": scaling,
-        "dask_2_over_1_target": 1.6,
-        "dask_1_overhead_vs_nlp_pipe": overhead,
-        "dask_1_overhead_target": 0.10,
-        "dask_1_over_nlp_pipe_docbin": rate["dask apply (1)"] / rate["nlp.pipe + DocBin (1)"],
-        "spacy_apply_2_over_1": rate["spacy apply (2)"] / rate["spacy apply (1)"],
-        "median_of": statistics.median([len(r["all_words_per_second"]) for r in results.values()]),
-    }
+    figures = {}
+    for name, (numerator, denominator, target) in RATIOS.items():
+        if numerator in rate and denominator in rate:
+            ratio = rate[numerator] / rate[denominator]
+            figures[name] = 1 - ratio if "overhead" in name else ratio
+            if target is not None:
+                figures[f"{name}_target"] = target
+    figures["median_of"] = statistics.median([len(r["all_words_per_second"]) for r in results.values()])
+    return figures
 
 
 def fmt_rate(result: dict) -> str:
@@ -191,7 +242,7 @@ def fmt_rate(result: dict) -> str:
 
 def markdown(report: dict) -> str:
     s, results, t = report["settings"], report["results"], report["targets"]
-    one = {"dask apply": results["dask apply (1)"], "spacy apply": results["spacy apply (1)"]}
+    one = {system.rsplit(" (", 1)[0]: result for system, result in results.items() if "apply (1)" in system}
     intro = (
         f"`{s['model']}` over the GMB test texts repeated to {s['texts']:,} texts, {s['words']:,} words; "
         f"batch size {s['batch_size']}, {s['docs_per_shard']} docs per Dask shard, one torch thread per "
@@ -212,12 +263,17 @@ def markdown(report: dict) -> str:
             f"| {name} | {n.rstrip(')')} | {result['wall_seconds']:.1f} | {result['startup_seconds']:.1f} | "
             f"{result['seconds']:.1f} | {result['words_per_second']:,.0f} | {speedup} |"
         )
-    verdict = (
-        f"Dask, 2 workers over 1: {t['dask_2_over_1']:.2f}× (target ≥ {t['dask_2_over_1_target']}×). "
-        f"Dask's overhead at one worker against `nlp.pipe`: {t['dask_1_overhead_vs_nlp_pipe']:.1%} "
-        f"(target ≤ {t['dask_1_overhead_target']:.0%}); one worker runs {t['dask_1_over_nlp_pipe_docbin']:.1f}× "
-        f"as fast as `nlp.pipe` writing the same docs with spaCy's DocBin. `spacy apply`, 2 processes over 1: "
-        f"{t['spacy_apply_2_over_1']:.2f}×."
+    sentences = {
+        "dask_2_over_1": "Dask, 2 workers over 1: {:.2f}× (target ≥ {}×).",
+        "dask_1_overhead_vs_nlp_pipe": "Dask's overhead at one worker against `nlp.pipe`: {:.1%} (target ≤ {:.0%}).",
+        "dask_1_overhead_vs_shard_writer": (
+            "Against `nlp.pipe` writing the same shards in one process, without Dask: {:.1%} (target ≤ {:.0%})."
+        ),
+        "dask_1_over_nlp_pipe_docbin": "One worker runs {:.1f}× as fast as `nlp.pipe` writing the same docs with spaCy's DocBin.",
+        "spacy_apply_2_over_1": "`spacy apply`, 2 processes over 1: {:.2f}×.",
+    }
+    verdict = " ".join(
+        sentence.format(t[name], t.get(f"{name}_target")) for name, sentence in sentences.items() if name in t
     )
     lines += ["", verdict, ""]
     return "\n".join(lines)
@@ -231,15 +287,18 @@ def plot(results: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for name, marker in (("dask apply", "o"), ("spacy apply", "s")):
-        ns = [n for system, n in SYSTEMS if system == name]
+        ns = [n for system, n in SYSTEMS if system == name and f"{system} ({n})" in results]
         rates = [results[f"{name} ({n})"]["words_per_second"] for n in ns]
+        if not ns:
+            continue
         ax.plot(ns, rates, marker=marker, label=name)
         if name == "dask apply":
             ax.plot(ns, [rates[0] * n for n in ns], linestyle=":", color="grey", label="linear from 1 Dask worker")
-    ax.axhline(results["nlp.pipe (1)"]["words_per_second"], color="black", linestyle="--", label="nlp.pipe, one process")
-    ax.axhline(
-        results["nlp.pipe + DocBin (1)"]["words_per_second"], color="black", linestyle=":", label="nlp.pipe + DocBin, one process"
-    )
+    for system, style in (("nlp.pipe", "--"), ("nlp.pipe + shard writer", "-."), ("nlp.pipe + DocBin", ":")):
+        if f"{system} (1)" in results:
+            ax.axhline(
+                results[f"{system} (1)"]["words_per_second"], color="black", linestyle=style, label=f"{system}, one process"
+            )
     ax.set_xticks([1, 2])
     ax.set_xlabel("worker processes")
     ax.set_ylabel("words/s (annotation)")

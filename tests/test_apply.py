@@ -157,15 +157,19 @@ def test_model_loads_once_per_worker_with_one_torch_thread(models, cluster, tmp_
     assert all(len(ids) == 1 and threads == 1 for ids, threads in after.values())
 
 
-def test_local_cluster_workers_keep_glibc_malloc_settings(monkeypatch):
+def test_local_cluster_workers_keep_glibc_malloc_settings_and_run_no_profiler(monkeypatch):
     """Dask's nanny would set MALLOC_TRIM_THRESHOLD_ in the workers and in this
-    process: lstm_ner then runs at half speed."""
+    process, and its profiler would sample the workers' stacks: both slow lstm_ner."""
+    import dask
+
     from spacy_lstm_ner.annotate.runner import _client
 
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "123")
     with _client(distributed, None, 1) as client:
         assert list(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == [None]
+        assert list(client.run(dask.config.get, "distributed.worker.profile.enabled").values()) == [False]
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "123"
+    assert dask.config.get("distributed.worker.profile.enabled") is True
 
 
 def test_rerun_skips_complete_shards_and_redoes_the_rest(models, cluster, tmp_path):

@@ -11,10 +11,11 @@ back).
 """
 import zlib
 from contextlib import contextmanager
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy
 import srsly
+import srsly.msgpack
 from spacy.attrs import (
     DEP,
     ENT_ID,
@@ -44,24 +45,25 @@ def docbin_bytes(docs: List[Doc], attrs: Optional[Iterable[int]] = None, level: 
     string_columns = [i for i, attr in enumerate(docbin.attrs) if attr in STRING_ATTRS]
     arrays, user_data, span_groups, span_keys = [], [], [], []
     with _msgpack_registries_looked_up_once():
+        packer = srsly.msgpack.Packer(use_bin_type=True)
         for doc in docs:
             arrays.append(doc.to_array(columns))
-            user_data.append(srsly.msgpack_dumps(doc.user_data) if doc.user_data else EMPTY_USER_DATA)
-            span_groups.append(doc.spans.to_bytes())
+            user_data.append(packer.pack(doc.user_data) if doc.user_data else EMPTY_USER_DATA)
+            span_groups.append(_span_groups_bytes(doc, packer))
             for group in doc.spans.values():
                 span_keys.extend([(span.label, span.kb_id, span.id) for span in group])
         table = numpy.vstack(arrays) if arrays else numpy.zeros((0, len(columns)), dtype="uint64")
         strings = set()
         if docs:
             vocab_strings = docs[0].vocab.strings
-            hashes = numpy.unique(table[:, string_columns]).tolist()
+            hashes = _distinct_values(table[:, string_columns])
             labels, ids = _span_hashes(span_keys)
             try:
                 strings.update(vocab_strings[key] for key in hashes + labels)
                 strings.update(vocab_strings[key] for key in ids if key in vocab_strings)
             except KeyError:  # a hash without its string: let DocBin.add find what it can
                 return DocBin(attrs=docbin.attrs, docs=docs, store_user_data=True).to_bytes()
-        lengths = numpy.asarray([len(array) for array in arrays], dtype="int32")
+        lengths = numpy.asarray([len(doc) for doc in docs], dtype="int32")
         message = {
             "version": docbin.version,
             "attrs": docbin.attrs,
@@ -74,7 +76,25 @@ def docbin_bytes(docs: List[Doc], attrs: Optional[Iterable[int]] = None, level: 
             "span_groups": span_groups,
             "user_data": user_data,
         }
-        return zlib.compress(srsly.msgpack_dumps(message), level)
+        return zlib.compress(packer.pack(message), level)
+
+
+def _span_groups_bytes(doc: Doc, packer: srsly.msgpack.Packer) -> bytes:
+    """`doc.spans.to_bytes()`, the groups' map packed by `packer`."""
+    if not doc.spans:
+        return doc.spans._EMPTY_BYTES
+    groups: Dict[bytes, List[str]] = {}
+    for key, group in doc.spans.items():
+        groups.setdefault(group.to_bytes(), []).append(key)
+    return packer.pack(groups)
+
+
+def _distinct_values(table: numpy.ndarray) -> List[int]:
+    """The distinct values in `table`, its all-zero columns (attributes no
+    component set) left out of the search."""
+    used = table.any(axis=0)
+    values = numpy.unique(table[:, used]).tolist()
+    return values if used.all() or 0 in values else [0, *values]
 
 
 def _span_hashes(span_keys: List[Tuple[int, int, int]]) -> Tuple[List[int], List[int]]:

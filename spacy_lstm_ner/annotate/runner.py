@@ -27,6 +27,10 @@ MANIFEST_EVERY_SECONDS = 5.0
 TASKS_PER_THREAD = 2
 WAIT_FOR_WORKERS_SECONDS = 300
 MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
+LOCAL_WORKER_CONFIG = {
+    f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM}": None,
+    "distributed.worker.profile.enabled": False,
+}
 
 
 class ModelError(ValueError):
@@ -198,7 +202,7 @@ def _client(distributed, scheduler: Optional[str], n_workers: Optional[int]) -> 
                 ) from error
             yield client
         return
-    with _glibc_malloc_defaults(), distributed.LocalCluster(
+    with _local_worker_settings(), distributed.LocalCluster(
         n_workers=n_workers or default_n_workers(),
         threads_per_worker=1,
         processes=True,
@@ -208,17 +212,22 @@ def _client(distributed, scheduler: Optional[str], n_workers: Optional[int]) -> 
 
 
 @contextmanager
-def _glibc_malloc_defaults() -> Iterator[None]:
-    """Workers that keep glibc's own malloc settings. Dask's nanny sets
-    MALLOC_TRIM_THRESHOLD_=65536 in its workers' environment (and in its own
-    process's), so that glibc hands freed memory back to the OS at once; PyTorch's
-    buffers are then faulted in again on every batch, and lstm_ner runs at about
-    half speed."""
+def _local_worker_settings() -> Iterator[None]:
+    """Workers that run the pipeline at the speed it runs in one process.
+
+    - glibc's own malloc settings: Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in
+      its workers' environment (and in its own process's), so that glibc hands freed
+      memory back to the OS at once; PyTorch's buffers are then faulted in again on
+      every batch, and lstm_ner runs at about half speed.
+    - No statistical profiler (the dashboard's Profile page): it samples every
+      thread's stack every 10 ms, taking the GIL from the pipeline, which releases it
+      around each PyTorch operation.
+    """
     import dask
 
     saved = os.environ.pop(MALLOC_TRIM, None)
     try:
-        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM}": None}):
+        with dask.config.set(LOCAL_WORKER_CONFIG):
             yield
     finally:
         os.environ.pop(MALLOC_TRIM, None)
