@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from measure import machine_info
 
 from spacy_lstm_ner.annotate import apply
+from spacy_lstm_ner.annotate.worker import _pipelines as worker_pipelines
 from spacy_lstm_ner.annotate.worker import annotate_shard
 
 SYSTEMS = [
@@ -128,6 +129,7 @@ def measure_nlp_pipe_shard_writer(args, n: int) -> dict:
     """A Dask worker's tasks run one after another in this process, without Dask:
     `nlp.pipe` over each shard's texts, the docs written as the worker writes them,
     and the bytes to the shard's file."""
+    worker_pipelines.clear()  # loaded by an earlier pass: start-up loads it again
     start = time.perf_counter()
     texts = [line["text"] for line in srsly.read_jsonl(args.workdir / "texts.jsonl")]
     annotate_shard(args.model, None, [("texts", texts[:1])], args.batch_size)  # loads the pipeline
