@@ -26,16 +26,10 @@ _imported_code: set = set()
 
 def annotate_shard(model: str, code: Optional[str], payload: Payload, batch_size: int) -> dict:
     """The shard's docs annotated by `model`, as DocBin bytes, with their counts."""
-    import time, os
-    t0 = time.perf_counter()
     with _lock:
         nlp = _load(model, code)
         docs = list(nlp.pipe(decode_payload(payload, nlp.vocab), batch_size=batch_size))
-        t1 = time.perf_counter()
         data = docbin_bytes(docs)
-        t2 = time.perf_counter()
-    with open(f"/tmp/wlog.{os.getpid()}", "a") as f:
-        f.write(f"{time.time()} {t1-t0} {t2-t1} {len(docs)}\n")
     return {"data": data, "docs": len(docs), "words": sum(len(doc) for doc in docs)}
 
 
