@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple, Optional
 
 import spacy
 import srsly
@@ -213,27 +214,32 @@ def median_run(runs: list) -> dict:
     }
 
 
+class Ratio(NamedTuple):
+    numerator: str
+    denominator: str
+    target: Optional[float] = None
+    overhead: bool = False  # reported as 1 - numerator / denominator
+
+
 RATIOS = {
-    # name: (numerator, denominator, target)
-    "dask_2_over_1": ("dask apply (2)", "dask apply (1)", 1.6),
-    "dask_1_overhead_vs_nlp_pipe": ("dask apply (1)", "nlp.pipe (1)", 0.10),
-    "dask_1_overhead_vs_shard_writer": ("dask apply (1)", "nlp.pipe + shard writer (1)", 0.10),
-    "dask_1_over_nlp_pipe_docbin": ("dask apply (1)", "nlp.pipe + DocBin (1)", None),
-    "spacy_apply_2_over_1": ("spacy apply (2)", "spacy apply (1)", None),
+    "dask_2_over_1": Ratio("dask apply (2)", "dask apply (1)", 1.6),
+    "dask_1_overhead_vs_nlp_pipe": Ratio("dask apply (1)", "nlp.pipe (1)", 0.10, overhead=True),
+    "dask_1_overhead_vs_shard_writer": Ratio("dask apply (1)", "nlp.pipe + shard writer (1)", 0.10, overhead=True),
+    "dask_1_over_nlp_pipe_docbin": Ratio("dask apply (1)", "nlp.pipe + DocBin (1)"),
+    "spacy_apply_2_over_1": Ratio("spacy apply (2)", "spacy apply (1)"),
 }
 
 
 def targets(results: dict) -> dict:
-    """Each ratio of `RATIOS` whose systems were timed; an overhead is
-    1 - numerator / denominator."""
+    """Each ratio of `RATIOS` whose systems were timed, with its target."""
     rate = {system: result["words_per_second"] for system, result in results.items()}
     figures = {}
-    for name, (numerator, denominator, target) in RATIOS.items():
-        if numerator in rate and denominator in rate:
-            ratio = rate[numerator] / rate[denominator]
-            figures[name] = 1 - ratio if "overhead" in name else ratio
-            if target is not None:
-                figures[f"{name}_target"] = target
+    for name, ratio in RATIOS.items():
+        if ratio.numerator in rate and ratio.denominator in rate:
+            value = rate[ratio.numerator] / rate[ratio.denominator]
+            figures[name] = 1 - value if ratio.overhead else value
+            if ratio.target is not None:
+                figures[f"{name}_target"] = ratio.target
     figures["median_of"] = statistics.median([len(r["all_words_per_second"]) for r in results.values()])
     return figures
 
