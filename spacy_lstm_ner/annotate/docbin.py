@@ -82,7 +82,7 @@ def docbin_bytes(docs: List[Doc], attrs: Optional[Iterable[int]] = None, level: 
 def _span_groups_bytes(doc: Doc, packer: srsly.msgpack.Packer) -> bytes:
     """`doc.spans.to_bytes()`, the groups' map packed by `packer`."""
     if not doc.spans:
-        return doc.spans._EMPTY_BYTES
+        return doc.spans.to_bytes()
     groups: Dict[bytes, List[str]] = {}
     for key, group in doc.spans.items():
         groups.setdefault(group.to_bytes(), []).append(key)
