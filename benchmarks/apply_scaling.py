@@ -114,8 +114,12 @@ def load_pipeline_and_texts(args):
     """The pipeline, the texts, and the seconds it took to load them."""
     start = time.perf_counter()
     nlp = spacy.load(args.model)
-    texts = [line["text"] for line in srsly.read_jsonl(args.workdir / "texts.jsonl")]
+    texts = read_texts(args)
     return nlp, texts, time.perf_counter() - start
+
+
+def read_texts(args) -> list:
+    return [line["text"] for line in srsly.read_jsonl(args.workdir / "texts.jsonl")]
 
 
 def measure_nlp_pipe(args, n: int) -> dict:
@@ -132,7 +136,7 @@ def measure_nlp_pipe_shard_writer(args, n: int) -> dict:
     and the bytes to the shard's file."""
     worker_pipelines.clear()  # loaded by an earlier pass: start-up loads it again
     start = time.perf_counter()
-    texts = [line["text"] for line in srsly.read_jsonl(args.workdir / "texts.jsonl")]
+    texts = read_texts(args)
     annotate_shard(args.model, None, [("texts", texts[:1])], args.batch_size)  # loads the pipeline
     startup = time.perf_counter() - start
     output = args.workdir / "nlp_pipe_shard_writer"
@@ -296,9 +300,9 @@ def plot(results: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for name, marker in (("dask apply", "o"), ("spacy apply", "s")):
         ns = [n for system, n in SYSTEMS if system == name and f"{system} ({n})" in results]
-        rates = [results[f"{name} ({n})"]["words_per_second"] for n in ns]
         if not ns:
             continue
+        rates = [results[f"{name} ({n})"]["words_per_second"] for n in ns]
         ax.plot(ns, rates, marker=marker, label=name)
         if name == "dask apply":
             ax.plot(ns, [rates[0] * n for n in ns], linestyle=":", color="grey", label="linear from 1 Dask worker")

@@ -12,15 +12,17 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 
 
-def tracked_files() -> set:
-    """The repository's files, as a fresh clone has them."""
+@pytest.fixture(scope="module")
+def tracked() -> set:
+    """The repository's files and folders, as a fresh clone has them."""
     try:
         listed = subprocess.run(
             ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout: the files a clone holds are unknown")
-    return set(listed.splitlines())
+    files = set(listed.splitlines())
+    return files | {str(parent) for name in files for parent in Path(name).parents}
 
 
 def anchors(markdown: str) -> set:
@@ -37,14 +39,12 @@ def local_links(page: str):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_links_lead_to_tracked_files_and_headings(page):
-    files = tracked_files()
-    folders = {str(parent) for name in files for parent in Path(name).parents}
+def test_links_lead_to_tracked_files_and_headings(page, tracked):
     broken = []
     for target, path, anchor in local_links(page):
         resolved = (ROOT / page).parent / path if path else ROOT / page
         name = str(resolved.resolve().relative_to(ROOT.resolve()))
-        if name not in files and name not in folders:
+        if name not in tracked:
             broken.append(f"{target}: {name} is not in the repository")
         elif anchor and name.endswith(".md"):
             if anchor not in anchors((ROOT / name).read_text(encoding="utf8")):
