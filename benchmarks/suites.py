@@ -15,11 +15,13 @@ class System(NamedTuple):
     description: str
     config: Optional[str]  # configs/<config>.cfg; None: spaCy's generated ner config
     overrides: Mapping[str, Any] = SimpleFrozenDict()  # dotted config paths
+    optimize: str = "efficiency"  # spaCy's generated config: `init config --optimize`
 
 
 SPACY_NER = System("spaCy tok2vec + ner (`init config -p ner -o efficiency`, CPU)", None)
 BILSTM = System("lstm_ner, `configs/bilstm.cfg` (default)", "bilstm")
 CRF = {"components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2"}
+EMBED = "components.lstm_ner.model.embed"
 SUITES = {
     "benchmark": {
         "spacy_ner": SPACY_NER,
@@ -44,15 +46,42 @@ SUITES = {
             "lstm_ner, `configs/bilstm_crf.cfg` (CRF + characters + static vectors)", "bilstm_crf"
         ),
     },
+    "accuracy": {
+        "spacy_ner_accuracy": System(
+            "spaCy tok2vec + ner (`init config -p ner -o accuracy`, CPU), the same static vectors",
+            None,
+            optimize="accuracy",
+        ),
+        "lstm_ner_bilstm_crf": System("lstm_ner, `configs/bilstm_crf.cfg`", "bilstm_crf"),
+    },
+    "accuracy_ablation": {
+        "bilstm_crf": System("`configs/bilstm_crf.cfg`", "bilstm_crf"),
+        "-word_dropout": System(
+            "no word dropout, no unknown-word vector", "bilstm_crf", {f"{EMBED}.word_dropout_rate": 0.0}
+        ),
+        "-char_cnn": System("no character CNN", "bilstm_crf", {f"{EMBED}.char_cnn_width": 0}),
+        "dropout_0.2": System("dropout 0.2 instead of 0.5", "bilstm_crf", {"training.dropout": 0.2}),
+        "glove_100k": System(
+            "the shipped GloVe table (100k words, 2 decimals) instead of all 400k words",
+            "bilstm_crf",
+            {"initialize.vectors": "corpus/vectors"},
+        ),
+        "-word_embedding": System(
+            "no learned word embedding: SHAPE, PREFIX, SUFFIX, characters and static vectors",
+            "bilstm_crf",
+            {f"{EMBED}.attrs": ["SHAPE", "PREFIX", "SUFFIX"], f"{EMBED}.widths": [16, 16, 32],
+             f"{EMBED}.rows": [1000, 2000, 5000], f"{EMBED}.word_dropout_rate": 0.0},
+        ),
+    },
 }
 
 
 def base_config(system: System, workdir: Path) -> Path:
     """The config a user would start from: spaCy's generated one, or ours."""
     if system.config is None:
-        path = workdir / "spacy_ner.init.cfg"
+        path = workdir / f"spacy_ner_{system.optimize}.init.cfg"
         command = [sys.executable, "-m", "spacy", "init", "config", str(path), "--lang", "en",
-                   "--pipeline", "ner", "--optimize", "efficiency", "--force"]
+                   "--pipeline", "ner", "--optimize", system.optimize, "--force"]
         subprocess.run(command, check=True, capture_output=True)
         return path
     return ROOT / "configs" / f"{system.config}.cfg"

@@ -19,6 +19,7 @@ from thinc.api import (
 )
 from thinc.types import Floats2d
 
+from .char_cnn import char_cnn
 from .crf import CRFOutput, crf_layer
 from .layers import (
     INFERENCE_DTYPES,
@@ -27,6 +28,7 @@ from .layers import (
     padded_lstm,
     tagger_chain,
 )
+from .word_embed import word_embed
 
 
 @registry.architectures("spacy_lstm_ner.BiLSTMTagger.v1")
@@ -174,19 +176,7 @@ def build_feature_embed(
         table [initialize] vectors loads) to vectors_width dimensions.
     Output width is sum(widths) + chars * char_width (+ vectors_width).
     """
-    if not attrs:
-        raise ValueError("FeatureEmbed attrs must name at least one token attribute.")
-    for setting, values in (("widths", widths), ("rows", rows)):
-        if len(values) != len(attrs):
-            raise ValueError(
-                f"FeatureEmbed {setting} must have one entry per attr: "
-                f"{len(attrs)} attrs {list(attrs)!r} but {setting} = {list(values)!r}."
-            )
-        for value in values:
-            _check_positive(setting, value, "FeatureEmbed")
-    for attr in attrs:
-        if intify_attr(attr) is None:
-            raise ValueError(f"FeatureEmbed attr {attr!r} is not a spaCy token attribute.")
+    _check_embed_attrs(attrs, widths, rows, "FeatureEmbed")
     if chars < 0 or chars % 2:
         raise ValueError(f"FeatureEmbed chars must be an even number >= 0, got {chars!r}.")
     embeddings = [
@@ -206,6 +196,80 @@ def build_feature_embed(
     model = chain(features, with_array(LayerNorm(nI=width)))
     model.set_dim("nO", width)
     return model
+
+
+@registry.architectures("spacy_lstm_ner.FeatureEmbed.v2")
+def build_feature_embed_v2(
+    attrs: Sequence[str] = ("NORM", "PREFIX", "SUFFIX", "SHAPE"),
+    widths: Sequence[int] = (64, 16, 32, 16),
+    rows: Sequence[int] = (20000, 2000, 5000, 1000),
+    char_cnn_width: int = 50,
+    char_width: int = 25,
+    char_window: int = 3,
+    max_bytes: int = 24,
+    include_static_vectors: bool = False,
+    vectors_width: int = 64,
+    word_dropout_rate: float = 0.0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """One hashed embedding per token attribute, a character CNN over the
+    whole word and the word's static vector, concatenated and layer-normed.
+
+    char_cnn_width: filters of the character CNN (0: no characters), over
+        bytes embedded in char_width dimensions, char_window bytes at a time;
+        words longer than max_bytes bytes are read by their first and last
+        max_bytes // 2 bytes.
+    include_static_vectors: also project each token's static vector (the
+        table [initialize] vectors loads) to vectors_width dimensions.
+    word_dropout_rate: the first attr is the word's: its embedding is the
+        unknown word's (zeros) for words training never saw, and in training
+        for this share of the tokens, so that the tagger learns to recognise
+        names from their static vectors, characters, shape and context, as it
+        must for unseen names.
+    Output width is sum(widths) + char_cnn_width (+ vectors_width).
+    """
+    _check_embed_attrs(attrs, widths, rows, "FeatureEmbed")
+    if char_cnn_width:
+        for name, value in (("char_cnn_width", char_cnn_width), ("char_width", char_width), ("max_bytes", max_bytes)):
+            _check_positive(name, value, "FeatureEmbed")
+        if char_window < 1 or not char_window % 2:
+            raise ValueError(f"FeatureEmbed char_window must be an odd number >= 1, got {char_window!r}.")
+    if not 0.0 <= word_dropout_rate < 1.0:
+        raise ValueError(f"FeatureEmbed word_dropout_rate must be in [0, 1), got {word_dropout_rate!r}.")
+    features = word_embed(attrs[0], widths[0], rows[0], word_dropout_rate)
+    if len(attrs) > 1:
+        embeddings = [
+            HashEmbed(nO=width, nV=n_rows, column=i, seed=8 + i)
+            for i, (width, n_rows) in enumerate(zip(widths[1:], rows[1:]))
+        ]
+        features = concatenate(features, chain(FeatureExtractor(list(attrs[1:])), with_array(concatenate(*embeddings))))
+    width = sum(widths)
+    if char_cnn_width:
+        features = concatenate(features, char_cnn(char_cnn_width, char_width, char_window, max_bytes))
+        width += char_cnn_width
+    if include_static_vectors:
+        _check_positive("vectors_width", vectors_width, "FeatureEmbed")
+        features = concatenate(features, chain(StaticVectors(nO=vectors_width), ragged2list()))
+        width += vectors_width
+    model = chain(features, with_array(LayerNorm(nI=width)))
+    model.set_dim("nO", width)
+    return model
+
+
+def _check_embed_attrs(attrs: Sequence[str], widths: Sequence[int], rows: Sequence[int], owner: str) -> None:
+    """One positive width and row count per known token attribute."""
+    if not attrs:
+        raise ValueError(f"{owner} attrs must name at least one token attribute.")
+    for setting, values in (("widths", widths), ("rows", rows)):
+        if len(values) != len(attrs):
+            raise ValueError(
+                f"{owner} {setting} must have one entry per attr: "
+                f"{len(attrs)} attrs {list(attrs)!r} but {setting} = {list(values)!r}."
+            )
+        for value in values:
+            _check_positive(setting, value, owner)
+    for attr in attrs:
+        if intify_attr(attr) is None:
+            raise ValueError(f"{owner} attr {attr!r} is not a spaCy token attribute.")
 
 
 def _check_feature_attrs(embed: Model, owner: str) -> None:

@@ -8,9 +8,10 @@ import spacy
 from spacy.tokens import DocBin
 from thinc.api import Config
 
-from util import ROOT, convert_gmb_slice, make_examples
+from util import ROOT, convert_gmb_slice, make_examples, write_vectors
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import accuracy  # noqa: E402
 import benchmark  # noqa: E402
 from report import markdown  # noqa: E402
 from stages import STAGES, stage_profile  # noqa: E402
@@ -125,7 +126,7 @@ def test_ablation_systems_change_only_their_overrides(tmp_path):
     assert vectors["bilstm+vectors"] == vectors["lstm_ner_bilstm_crf"] == str(tmp_path / "vectors")
     assert vectors["lstm_ner_bilstm"] is None and vectors["bilstm+crf"] is None
     crf = configs["lstm_ner_bilstm_crf"]
-    assert crf["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v2" and crf["embed"]["chars"] == 8
+    assert crf["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v2" and crf["embed"]["char_cnn_width"] == 50
     assert crf["embed"]["include_static_vectors"] is True
 
 
@@ -179,3 +180,46 @@ def test_long_docs_writes_peak_memory_per_length(tmp_path):
     assert [run["tokens"] for run in runs] == [50, 500]
     assert all(run["peak_above_before_mb"] >= 0 and run["seconds"] > 0 for run in runs)
     assert "| tokens |" in (tmp_path / "long_docs.md").read_text()
+
+
+def test_accuracy_benchmark_scores_seen_and_unseen_mentions_per_seed(tmp_path):
+    corpus = convert_gmb_slice(tmp_path, N_SENTENCES, SPLITS)
+    write_vectors(tmp_path)
+    report = accuracy.main([
+        "--corpus", str(corpus), "--vectors", str(tmp_path / "vectors"), "--seeds", "0,1",
+        "--max-steps", "10", "--eval-frequency", "5", "--output", str(tmp_path / "out"),
+        "--workdir", str(tmp_path / "work"), "--name", "tiny",
+    ])
+    assert set(report["systems"]) == {"spacy_ner_accuracy", "lstm_ner_bilstm_crf"}
+    for system in report["systems"].values():
+        assert [run["seed"] for run in system["runs"]] == [0, 1]
+        for run in system["runs"]:
+            assert run["train_steps"] == 10
+            for split in ("dev", "test"):
+                scores = run[split]
+                n_gold = scores["seen"]["n_gold"] + scores["unseen"]["n_gold"]
+                assert n_gold > 0 and scores["unseen_share"] == pytest.approx(scores["unseen"]["n_gold"] / n_gold)
+        assert system["summary"]["test_f"]["mean"] == pytest.approx(
+            sum(run["test"]["ents_f"] for run in system["runs"]) / 2
+        )
+    assert json.loads((tmp_path / "out" / "tiny.json").read_text())["systems"].keys() == report["systems"].keys()
+    assert "| lstm_ner_bilstm_crf | 1 |" in (tmp_path / "out" / "tiny.md").read_text()
+
+
+def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
+    args = accuracy.parse_args(["--suite", "accuracy_ablation", "--vectors", str(tmp_path / "vectors")])
+    assert args.dev_only
+    corpus = {"train": tmp_path / "train.spacy", "dev": tmp_path / "dev.spacy"}
+    configs = {}
+    for name, system in suites.SUITES["accuracy_ablation"].items():
+        path = tmp_path / f"{name}.cfg"
+        suites.write_config(suites.base_config(system, tmp_path), path, corpus, args, tmp_path / "c", tmp_path / "s", system.overrides)
+        configs[name] = Config().from_disk(path, interpolate=False)
+    full = configs["bilstm_crf"]
+    embed = lambda name: configs[name]["components"]["lstm_ner"]["model"]["embed"]  # noqa: E731
+    assert embed("bilstm_crf")["word_dropout_rate"] > 0 and embed("-word_dropout")["word_dropout_rate"] == 0
+    assert embed("bilstm_crf")["char_cnn_width"] > 0 and embed("-char_cnn")["char_cnn_width"] == 0
+    assert full["training"]["dropout"] == 0.5 and configs["dropout_0.2"]["training"]["dropout"] == 0.2
+    assert embed("-word_embedding")["attrs"] == ["SHAPE", "PREFIX", "SUFFIX"]
+    assert full["paths"]["vectors"] == str(tmp_path / "vectors") and full["initialize"]["vectors"] == "${paths.vectors}"
+    assert configs["glove_100k"]["initialize"]["vectors"] == "corpus/vectors"

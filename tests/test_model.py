@@ -5,7 +5,7 @@ import spacy
 from spacy.util import registry
 from thinc.api import Config
 
-from util import CHARS_EMBED, crf_config, make_examples, small_model_config, train_pipeline
+from util import CHARS_EMBED, CNN_EMBED, crf_config, make_examples, small_model_config, train_pipeline
 
 TEXTS = [
     "Short one.",
@@ -216,14 +216,15 @@ def test_spacys_character_embed_feeds_the_tagger():
 FEATURE_EMBED = {"@architectures": "spacy_lstm_ner.FeatureEmbed.v1", "attrs": ["NORM", "SHAPE"], "widths": [16, 8], "rows": [100, 50]}
 
 
-@pytest.mark.parametrize("embed", ["MultiHashEmbed", "FeatureEmbed", "FeatureEmbed with chars"])
+@pytest.mark.parametrize("embed", ["MultiHashEmbed", "FeatureEmbed", "FeatureEmbed with chars", "FeatureEmbed.v2"])
 def test_prediction_gives_the_scores_of_the_plain_chain(embed):
     """Prediction's own path (the embedding kept as one array, chunks padded
     from it, the dense layer on each chunk) gives what the layers' chain does."""
     from thinc.api import set_dropout_rate
     from thinc.layers.chain import forward as chain_forward
 
-    configs = {"MultiHashEmbed": {}, "FeatureEmbed": {"embed": FEATURE_EMBED}, "FeatureEmbed with chars": {"embed": CHARS_EMBED}}
+    configs = {"MultiHashEmbed": {}, "FeatureEmbed": {"embed": FEATURE_EMBED}, "FeatureEmbed with chars": {"embed": CHARS_EMBED},
+               "FeatureEmbed.v2": {"embed": {**CNN_EMBED, "word_dropout_rate": 0.0}}}
     nlp = spacy.blank("en")
     ner = build(nlp, chunk_size=2, **configs[embed])
     set_dropout_rate(ner.model, 0.0)

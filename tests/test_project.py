@@ -77,11 +77,12 @@ def test_every_dependency_is_one_path():
             assert ", " not in dep, (command["name"], dep)
 
 
-def test_convert_conll_uses_spacys_converter(project):
+def test_conll_convert_uses_spacys_converter(project):
     (project / "assets" / "conll").mkdir(parents=True)
-    for split in ("train", "dev", "test"):
+    for split in ("train", "valid", "test"):
         (project / "assets" / "conll" / f"{split}.txt").write_text(CONLL)
-    project_run(project, "convert-conll", *VARS)
+    project_run(project, "conll-convert", *VARS)
+    assert (project / "corpus" / "conll" / "valid.spacy").exists()
     nlp = spacy.blank("en")
     docs = list(DocBin().from_disk(project / "corpus" / "conll" / "train.spacy").get_docs(nlp.vocab))
     assert [[(e.text, e.label_) for e in doc.ents] for doc in docs] == [
@@ -130,3 +131,22 @@ def test_resume_goes_on_from_model_last(trained_project, tmp_path):
     weights = {name: (path / "lstm_ner" / "model").read_bytes() for name, path in model_last.items()}
     assert weights["tiny-resumed"] == weights["tiny"]
     assert weights["tiny-fresh"] != weights["tiny"]
+
+
+def test_conll_workflow_scores_seen_and_unseen_test_mentions(project):
+    (project / "assets" / "conll").mkdir(parents=True)
+    for split in ("train", "valid", "test"):
+        (project / "assets" / "conll" / f"{split}.txt").write_text(CONLL)
+    for folder in ("benchmarks", "scripts"):
+        shutil.copytree(ROOT / folder, project / folder)
+    glove = ["the 0.1 0.2 0.3", "sharon 0.3 0.2 0.1", "miami -0.5 0.5 0.0", "nations 0.0 0.1 -0.1"]
+    (project / "glove.txt").write_text("\n".join(glove) + "\n", encoding="utf8")
+    output = project_run(project, "conll", *VARS, "--vars.conll_config", "tiny", "--vars.glove_txt", "glove.txt")
+    assert "glove.txt is there already: kept." in output
+    vectors = spacy.load(project / "corpus" / "glove.6B.50d")
+    assert [token.has_vector for token in vectors("Sharon SHARON x")] == [True, True, False]
+    scores = json.loads((project / "metrics" / "conll_tiny.json").read_text())
+    assert 0.0 <= scores["ents_f"] <= 1.0 and set(scores["ents_per_type"]) <= {"PER", "GEO", "ORG"}
+    novelty = json.loads((project / "metrics" / "conll_tiny_unseen.json").read_text())
+    assert novelty["unseen_share"] == 0.0 and novelty["seen"]["n_gold"] == 3
+    assert novelty["ents_f"] == pytest.approx(scores["ents_f"])

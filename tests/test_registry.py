@@ -34,6 +34,7 @@ def test_entry_points_are_declared():
         ("spacy_architectures", "spacy_lstm_ner.BiLSTMCRFTagger.v2"),
         ("spacy_architectures", "spacy_lstm_ner.WordEmbed.v1"),
         ("spacy_architectures", "spacy_lstm_ner.FeatureEmbed.v1"),
+        ("spacy_architectures", "spacy_lstm_ner.FeatureEmbed.v2"),
         ("spacy_scorers", "spacy_lstm_ner.masked_accuracy_scorer.v1"),
         ("spacy_scorers", "spacy_lstm_ner.masked_accuracy_scorer.v2"),
         ("spacy_callbacks", "spacy_lstm_ner.resume_from.v1"),

@@ -78,6 +78,18 @@ CHARS_EMBED = {
     "char_width": 4,
 }
 
+# A small embedding with the character CNN and word dropout.
+CNN_EMBED = {
+    "@architectures": "spacy_lstm_ner.FeatureEmbed.v2",
+    "attrs": ["NORM", "SHAPE"],
+    "widths": [16, 8],
+    "rows": [100, 50],
+    "char_cnn_width": 12,
+    "char_width": 6,
+    "max_bytes": 8,
+    "word_dropout_rate": 0.2,
+}
+
 
 def crf_config(**overrides):
     return small_model_config(**{"@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2", **overrides})
