@@ -2,7 +2,7 @@
 with several seeds under one budget, scored on test overall and on the mentions seen
 and unseen in training (see generalisation.py).
 
-    python benchmarks/accuracy.py --corpus corpus/conll --dev valid --vectors corpus/vectors_glove
+    python benchmarks/accuracy.py --corpus corpus/conll --dev valid --vectors corpus/glove.6B.50d
         [--systems spacy_ner_accuracy,lstm_ner_bilstm_crf] [--seeds 0,1,2] [--max-seconds 1800]
         [--max-steps 20000] [--gold-preproc] [--name conll] [--output metrics]
 
@@ -23,6 +23,8 @@ from report import score
 from suites import SUITES
 from train import train_system
 
+DEFAULT_SYSTEMS = {"accuracy": "spacy_ner_accuracy,lstm_ner_bilstm_crf"}
+
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -34,7 +36,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--suite", choices=["accuracy", "accuracy_ablation"], default="accuracy",
                         help="accuracy: bilstm_crf.cfg and spaCy's ner; accuracy_ablation: bilstm_crf.cfg "
                              "without each of its ingredients, scored on dev only")
-    parser.add_argument("--systems", help="comma-separated, from the suite in suites.py (default: all)")
+    parser.add_argument("--systems", help="comma-separated, from the suite in suites.py (default: "
+                                          "spacy_ner_accuracy,lstm_ner_bilstm_crf; all of accuracy_ablation)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds (default 0,1,2)")
     parser.add_argument("--spacy-seeds", help="seeds of spaCy's ner, if others than --seeds")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="training budget of each run (default 1800)")
@@ -51,7 +54,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args.workdir = args.workdir or Path("training") / args.name
     if args.max_steps % args.eval_frequency:
         parser.error("--max-steps must be a multiple of --eval-frequency, so training ends on a dev evaluation")
-    args.systems = args.systems or ",".join(SUITES[args.suite])
+    args.systems = args.systems or DEFAULT_SYSTEMS.get(args.suite, ",".join(SUITES[args.suite]))
     unknown = set(args.systems.split(",")) - set(SUITES[args.suite])
     if unknown:
         parser.error(f"unknown systems {sorted(unknown)}; choose from {sorted(SUITES[args.suite])}")

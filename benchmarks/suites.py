@@ -61,6 +61,9 @@ SUITES = {
             optimize="accuracy",
         ),
         "lstm_ner_bilstm_crf": System("lstm_ner, `configs/bilstm_crf.cfg`", "bilstm_crf"),
+        "spacy_ner": SPACY_NER,
+        "lstm_ner_bilstm": BILSTM,
+        "lstm_ner_lstm": System("lstm_ner, `configs/lstm.cfg`", "lstm"),
     },
     "accuracy_ablation": {
         "bilstm_crf": System("`configs/bilstm_crf.cfg`", "bilstm_crf"),
