@@ -189,13 +189,7 @@ def build_feature_embed(
         _check_positive("char_width", char_width, "FeatureEmbed")
         features = concatenate(features, character_embed(chars, char_width))
         width += chars * char_width
-    if include_static_vectors:
-        _check_positive("vectors_width", vectors_width, "FeatureEmbed")
-        features = concatenate(features, chain(StaticVectors(nO=vectors_width), ragged2list()))
-        width += vectors_width
-    model = chain(features, with_array(LayerNorm(nI=width)))
-    model.set_dim("nO", width)
-    return model
+    return _normed(features, width, include_static_vectors, vectors_width)
 
 
 @registry.architectures("spacy_lstm_ner.FeatureEmbed.v2")
@@ -246,6 +240,12 @@ def build_feature_embed_v2(
     if char_cnn_width:
         features = concatenate(features, char_cnn(char_cnn_width, char_width, char_window, max_bytes))
         width += char_cnn_width
+    return _normed(features, width, include_static_vectors, vectors_width)
+
+
+def _normed(features: Model, width: int, include_static_vectors: bool, vectors_width: int) -> Model:
+    """`features` (`width` wide), with the projected static vectors if asked
+    for, concatenated and layer-normed: the end of every FeatureEmbed."""
     if include_static_vectors:
         _check_positive("vectors_width", vectors_width, "FeatureEmbed")
         features = concatenate(features, chain(StaticVectors(nO=vectors_width), ragged2list()))
