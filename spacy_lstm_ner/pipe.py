@@ -19,6 +19,7 @@ from .crf import CRFLoss, InfeasibleGold, crf_decode
 from .decoding import softmax_decode
 from .gold import aligned_biluo
 from .losses import TagNLL
+from .resize import forget_resized_state, resize_tags, resized_layers, select_tags
 from .tags import batch_entity_offsets, from_biluo, tag_names, validate_scheme
 
 default_model_config = """
@@ -91,6 +92,19 @@ class Predictions(NamedTuple):
     scored: Optional[List[ScoredSpans]]  # None without score_ents; its entities (and, with a threshold, other likely spans) with probabilities
 
 
+class BestPaths(NamedTuple):
+    """The model's scores for a batch and the best valid tag path of each doc,
+    over the tags it may predict: a label added after training is left out
+    until an update has shown it an example."""
+
+    scores: object  # the model's output, over `tags`
+    spaces: List[numpy.ndarray]  # which tokens are whitespace, per doc
+    tag_ids: List[numpy.ndarray]  # indices into `tags`
+    entities: List[List[Tuple[int, int, str]]]
+    tags: Tuple[str, ...]
+    tag_index: Optional[numpy.ndarray]  # each of `tags`' index in the component's tags; None: the same
+
+
 class LSTMEntityRecognizer(TrainablePipe):
     """Tag every token (BILUO or IOB), decode the best valid tag sequence and
     set the entities it spells on `doc.ents`, and each entity's probability
@@ -133,6 +147,7 @@ class LSTMEntityRecognizer(TrainablePipe):
             "scheme": validate_scheme(scheme),
             "overwrite_ents": overwrite_ents,
             "temperature": 1.0,
+            "unseen_labels": [],
         }
         if model.has_ref("crf"):
             self._loss, self._decode, self._weights = CRFLoss(scheme), crf_decode, crf_weights
@@ -151,18 +166,31 @@ class LSTMEntityRecognizer(TrainablePipe):
     def tags(self) -> List[str]:
         return tag_names(self.labels, self.cfg["scheme"])
 
+    @property
+    def is_initialized(self) -> bool:
+        return self.model.get_ref("output_layer").has_param("W") is True
+
     def add_label(self, label: str) -> int:
+        """Add an entity label. On a trained component the output layer (and
+        the CRF's scores) grow: the old tags keep their weights, the new ones
+        start at zero, and the label is not predicted until an update has
+        seen an example of it, so until then the entities and their scores
+        stay exactly the same."""
         self._check_label(label)
         if label in self.labels:
             return 0
-        if self.model.get_ref("output_layer").has_param("W") is True:
-            raise ValueError(
-                f"Cannot add the label {label!r} to {self.name} after it was "
-                "initialized: list every label at initialize."
-            )
-        self.cfg["labels"] = sorted([*self.labels, label])
-        self.vocab.strings.add(label)
+        self._grow([label], unseen=True)
         return 1
+
+    def _grow(self, labels: Iterable[str], *, unseen: bool) -> None:
+        old_tags = self.tags
+        self.cfg["labels"] = sorted({*self.labels, *labels})
+        for label in labels:
+            self.vocab.strings.add(label)
+        if self.is_initialized:
+            resize_tags(self.model, old_tags, self.tags)
+            if unseen:
+                self.cfg["unseen_labels"] = sorted({*self.cfg["unseen_labels"], *labels})
 
     def predict(self, docs: Iterable[Doc]) -> Predictions:
         """The best valid tag sequence of each doc, and the probability of
@@ -173,21 +201,27 @@ class LSTMEntityRecognizer(TrainablePipe):
             tag_ids = [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
             scored = [ScoredSpans([], numpy.zeros((0,))) for _ in docs] if self.score_ents else None
             return Predictions(tag_ids, [[] for _ in docs], scored)
-        scores, spaces, tag_ids, entities = self._best_paths(docs)
+        paths = self._best_paths(docs)
+        tag_ids = paths.tag_ids if paths.tag_index is None else [paths.tag_index[ids] for ids in paths.tag_ids]
         if not self.score_ents:
-            return Predictions(tag_ids, entities, None)
+            return Predictions(tag_ids, paths.entities, None)
         scheme = self.cfg["scheme"]
-        weights = self._weights(scores, scheme, spaces, self.cfg["temperature"])
-        scored = score_entities(weights, tag_ids, entities, tuple(self.tags), scheme, self.threshold)
-        return Predictions(tag_ids, entities, scored)
+        weights = self._weights(paths.scores, scheme, paths.spaces, self.cfg["temperature"])
+        scored = score_entities(weights, paths.tag_ids, paths.entities, paths.tags, scheme, self.threshold)
+        return Predictions(tag_ids, paths.entities, scored)
 
-    def _best_paths(self, docs: List[Doc]) -> tuple:
-        """The model's scores for some non-empty docs, which tokens are
-        whitespace, and the best valid tag path of each doc with its entities."""
+    def _best_paths(self, docs: List[Doc]) -> BestPaths:
+        """The best valid tag path of each of some non-empty docs."""
         scores = self.model.predict(docs)
+        tags, tag_index = tuple(self.tags), None
+        unseen = set(self.cfg["unseen_labels"])
+        if unseen:
+            tag_index = numpy.array([i for i, tag in enumerate(tags) if tag[2:] not in unseen], dtype="int64")
+            scores = select_tags(scores, tag_index)
+            tags = tuple(tags[i] for i in tag_index)
         spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
         tag_ids = self._decode(scores, self.cfg["scheme"], spaces)
-        return scores, spaces, tag_ids, batch_entity_offsets(tag_ids, tuple(self.tags))
+        return BestPaths(scores, spaces, tag_ids, batch_entity_offsets(tag_ids, tags), tags, tag_index)
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
         scored = predictions.scored or [None] * len(predictions.entities)
@@ -227,6 +261,7 @@ class LSTMEntityRecognizer(TrainablePipe):
         validate_examples(examples, "LSTMEntityRecognizer.update")
         if not any(len(eg.predicted) for eg in examples):
             return losses
+        self._learn_labels(examples)
         set_dropout_rate(self.model, drop)
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
@@ -235,6 +270,22 @@ class LSTMEntityRecognizer(TrainablePipe):
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
+
+    def _learn_labels(self, examples: List[Example]) -> None:
+        """As spaCy's `ner` does, add the labels of the examples' entities
+        that the component lacks; a label with an example is predicted from now on."""
+        gold = {ent.label_ for eg in examples for ent in eg.reference.ents}
+        new = gold.difference(self.labels)
+        if new and self.is_initialized:
+            for label in new:
+                self._check_label(label)
+            self._grow(new, unseen=False)
+        if gold.intersection(self.cfg["unseen_labels"]):
+            self.cfg["unseen_labels"] = sorted(set(self.cfg["unseen_labels"]) - gold)
+
+    def finish_update(self, sgd) -> None:
+        forget_resized_state(sgd, resized_layers(self.model))
+        self.model.finish_update(sgd)
 
     def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, object]:
         """Negative log-likelihood of the gold tags per token that has a gold
@@ -284,14 +335,14 @@ class LSTMEntityRecognizer(TrainablePipe):
         the number of entities and the expected calibration error before and after."""
         examples = list(examples)
         validate_examples(examples, "LSTMEntityRecognizer.calibrate")
-        scheme, tags = self.cfg["scheme"], tuple(self.tags)
+        scheme = self.cfg["scheme"]
         batches, correct = [], []
         for batch in minibatch(examples, batch_size):
             docs = [eg.predicted for eg in batch]
             if not any(len(doc) for doc in docs):
                 continue
             batches.append(self._best_paths(docs))
-            for eg, doc_entities in zip(batch, batches[-1][3]):
+            for eg, doc_entities in zip(batch, batches[-1].entities):
                 correct += _are_references(eg, doc_entities)
         if not correct:
             raise NothingToCalibrate(f"{self.name} predicts no entity in the {len(examples)} examples given: nothing to calibrate on.")
@@ -299,8 +350,10 @@ class LSTMEntityRecognizer(TrainablePipe):
         def probabilities(temperature: float) -> numpy.ndarray:
             return numpy.concatenate([
                 doc_scored.scores
-                for scores, spaces, tag_ids, entities in batches
-                for doc_scored in score_entities(self._weights(scores, scheme, spaces, temperature), tag_ids, entities, tags, scheme)
+                for paths in batches
+                for doc_scored in score_entities(
+                    self._weights(paths.scores, scheme, paths.spaces, temperature), paths.tag_ids, paths.entities, paths.tags, scheme
+                )
             ])
 
         before = calibration_error(probabilities(self.cfg["temperature"]), correct)
@@ -330,6 +383,7 @@ class LSTMEntityRecognizer(TrainablePipe):
             self._check_label(label)
             self.vocab.strings.add(label)
         self.cfg["labels"] = sorted(labels.union(self.labels))
+        self.cfg["unseen_labels"] = []
         if not self.labels:
             raise ValueError(
                 f"{self.name} found no entity labels: the training examples carry "
