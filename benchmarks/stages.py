@@ -40,11 +40,12 @@ def stage_profile(nlp, texts: List[str], batch_size: int, component: str = "lstm
     timed = {"model": [model], "embed": [model.get_ref("embed")], "features": features}
     module = model.get_ref("lstm").shims[0]._model
     pipe_module = sys.modules[type(pipe).__module__]
-    layers_module = sys.modules[type(pipe).__module__.rsplit(".", 1)[0] + ".layers"]
+    tagger_module = sys.modules[type(pipe).__module__.rsplit(".", 1)[0] + ".layers.tagger"]
     with _timed_layers(timed, seconds), _timed_methods(module, ("forward",), seconds, "lstm"), \
-            _timed_methods(pipe, ("predict", "set_annotations", "_weights"), seconds, "", "entity scores"), \
+            _timed_methods(pipe, ("predict", "set_annotations"), seconds), \
+            _timed_methods(pipe.head, ("weights",), seconds, "entity scores"), \
             _timed_functions(pipe_module, ("score_entities",), seconds, "entity scores"), \
-            _timed_functions(layers_module, ("_flat_prediction",), seconds, "embed"):
+            _timed_functions(tagger_module, ("_flat_prediction",), seconds, "embed"):
         n_words = sum(len(doc) for doc in nlp.pipe(docs, batch_size=batch_size))
     stages = {
         "tokenizer": seconds["tokenizer"],
@@ -75,12 +76,11 @@ def _timed_layers(layers: Dict[str, list], seconds: Dict[str, float]) -> Iterato
 
 
 @contextmanager
-def _timed_methods(obj, names, seconds: Dict[str, float], stage: str = "", private: str = "") -> Iterator[None]:
-    """Add the time spent in each method to `seconds[stage or name]`; an
-    attribute whose name starts with "_" counts in `seconds[private]`."""
+def _timed_methods(obj, names, seconds: Dict[str, float], stage: str = "") -> Iterator[None]:
+    """Add the time spent in each method to `seconds[stage or name]`."""
     own = {name: vars(obj)[name] for name in names if name in vars(obj)}
     for name in names:
-        setattr(obj, name, _timer(getattr(obj, name), (private if name.startswith("_") else "") or stage or name, seconds))
+        setattr(obj, name, _timer(getattr(obj, name), stage or name, seconds))
     try:
         yield
     finally:

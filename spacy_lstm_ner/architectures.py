@@ -19,16 +19,17 @@ from thinc.api import (
 )
 from thinc.types import Floats2d
 
-from .char_cnn import char_cnn
-from .crf import CRFOutput, crf_layer
 from .layers import (
     INFERENCE_DTYPES,
+    CRFOutput,
+    char_cnn,
     character_embed,
+    crf_layer,
     log_softmax,
     padded_lstm,
     tagger_chain,
+    word_embed,
 )
-from .word_embed import word_embed
 
 
 @registry.architectures("spacy_lstm_ner.BiLSTMTagger.v1")

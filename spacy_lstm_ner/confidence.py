@@ -9,7 +9,8 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import numpy
 from thinc.backends import get_array_ops
 
-from .crf import NEVER, ChainScores, CRFOutput, Lattice, lattice, restrict
+from .lattice import NEVER, ChainScores, Lattice, lattice, restrict
+from .layers.crf import CRFOutput
 from .tags import begin_mask, placeholder_tags, transition_mask
 
 

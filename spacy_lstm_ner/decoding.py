@@ -4,6 +4,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy
 from thinc.backends import get_array_ops
 
+from .lattice import ChainScores, restrict_to_scheme
+from .layers.crf import CRFOutput
 from .tags import begin_mask, placeholder_tags, transition_mask
 
 
@@ -69,6 +71,17 @@ def _decodable_flat(
     return flat, lengths
 
 
+def crf_decode(
+    output: CRFOutput, scheme: str, no_entity_start: Sequence[numpy.ndarray]
+) -> List[numpy.ndarray]:
+    """Tag ids of the best valid tag sequence of each doc under the CRF, with
+    no entity opening on a token where `no_entity_start[i]` is True."""
+    if not output.emissions:
+        return []
+    emissions = decodable_scores(output.emissions, scheme, no_entity_start)
+    return crf_viterbi_decode(emissions, restrict_to_scheme(output.chain, scheme))
+
+
 def viterbi_decode(
     scores: Sequence[numpy.ndarray],
     start: numpy.ndarray,
@@ -96,6 +109,19 @@ def viterbi_decode(
         numpy.where(end, numpy.float32(0.0), never),
         step,
     )
+
+
+def crf_viterbi_decode(scores: Sequence[numpy.ndarray], chain: ChainScores) -> List[numpy.ndarray]:
+    """Best tag sequence for each emission matrix under start, transition and
+    end scores (forbidden moves set to NEVER)."""
+    transitions = chain.transitions.astype("float32")
+
+    def step(best: numpy.ndarray, backpointers: numpy.ndarray) -> numpy.ndarray:
+        candidates = best[:, :, None] + transitions
+        backpointers[:] = candidates.argmax(axis=1)
+        return candidates.max(axis=1)
+
+    return decode_paths(scores, chain.start.astype("float32"), chain.end.astype("float32"), step)
 
 
 def decode_paths(scores, start_scores, end_scores, step) -> List[numpy.ndarray]:

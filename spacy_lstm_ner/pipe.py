@@ -14,12 +14,11 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
 from .calibration import NothingToCalibrate, calibration_error, fit_temperature
-from .confidence import ScoredSpans, crf_weights, score_entities, softmax_weights
-from .crf import CRFLoss, InfeasibleGold, crf_decode
-from .decoding import softmax_decode
+from .confidence import ScoredSpans, score_entities
 from .gold import aligned_biluo
-from .losses import TagNLL
-from .resize import forget_resized_state, resize_tags, resized_layers, select_tags
+from .heads import head_for
+from .losses import InfeasibleGold
+from .resize import forget_resized_state, resize_tags, resized_layers
 from .tags import batch_entity_offsets, from_biluo, tag_names, validate_scheme
 
 default_model_config = """
@@ -149,10 +148,7 @@ class LSTMEntityRecognizer(TrainablePipe):
             "temperature": 1.0,
             "unseen_labels": [],
         }
-        if model.has_ref("crf"):
-            self._loss, self._decode, self._weights = CRFLoss(scheme), crf_decode, crf_weights
-        else:
-            self._loss, self._decode, self._weights = TagNLL(), softmax_decode, softmax_weights
+        self.head = head_for(model, scheme)
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -205,9 +201,8 @@ class LSTMEntityRecognizer(TrainablePipe):
         tag_ids = paths.tag_ids if paths.tag_index is None else [paths.tag_index[ids] for ids in paths.tag_ids]
         if not self.score_ents:
             return Predictions(tag_ids, paths.entities, None)
-        scheme = self.cfg["scheme"]
-        weights = self._weights(paths.scores, scheme, paths.spaces, self.cfg["temperature"])
-        scored = score_entities(weights, paths.tag_ids, paths.entities, paths.tags, scheme, self.threshold)
+        weights = self.head.weights(paths.scores, paths.spaces, self.cfg["temperature"])
+        scored = score_entities(weights, paths.tag_ids, paths.entities, paths.tags, self.cfg["scheme"], self.threshold)
         return Predictions(tag_ids, paths.entities, scored)
 
     def _best_paths(self, docs: List[Doc]) -> BestPaths:
@@ -217,10 +212,10 @@ class LSTMEntityRecognizer(TrainablePipe):
         unseen = set(self.cfg["unseen_labels"])
         if unseen:
             tag_index = numpy.array([i for i, tag in enumerate(tags) if tag[2:] not in unseen], dtype="int64")
-            scores = select_tags(scores, tag_index)
+            scores = self.head.select_tags(scores, tag_index)
             tags = tuple(tags[i] for i in tag_index)
         spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
-        tag_ids = self._decode(scores, self.cfg["scheme"], spaces)
+        tag_ids = self.head.decode(scores, spaces)
         return BestPaths(scores, spaces, tag_ids, batch_entity_offsets(tag_ids, tags), tags, tag_index)
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
@@ -296,7 +291,7 @@ class LSTMEntityRecognizer(TrainablePipe):
         tag_ids = {tag: i for i, tag in enumerate(self.tags)}
         truths = [self._gold_tag_ids(eg, tag_ids) for eg in examples]
         try:
-            d_scores, loss = self._loss(scores, truths)
+            d_scores, loss = self.head.loss(scores, truths)
         except InfeasibleGold as error:
             raise ValueError(
                 f"The gold tags of the doc {examples[error.index].reference.text[:60]!r} "
@@ -352,7 +347,7 @@ class LSTMEntityRecognizer(TrainablePipe):
                 doc_scored.scores
                 for paths in batches
                 for doc_scored in score_entities(
-                    self._weights(paths.scores, scheme, paths.spaces, temperature), paths.tag_ids, paths.entities, paths.tags, scheme
+                    self.head.weights(paths.scores, paths.spaces, temperature), paths.tag_ids, paths.entities, paths.tags, scheme
                 )
             ])
 

@@ -1,13 +1,9 @@
-"""Growing a trained tagger's tag set, and predicting over part of it: every
-learned weight of the old tags is kept, the new tags' weights start at zero."""
-from typing import List, Sequence, Union
+"""Growing a trained tagger's tag set: every learned weight of the old tags is
+kept, and the new tags' weights start at zero."""
+from typing import List, Sequence
 
 import numpy
 from thinc.api import Model
-from thinc.backends import get_array_ops
-from thinc.types import Floats2d
-
-from .crf import ChainScores, CRFOutput
 
 
 def resize_tags(model: Model, old_tags: Sequence[str], new_tags: Sequence[str]) -> None:
@@ -66,17 +62,3 @@ def forget_resized_state(optimizer, layers: Sequence[Model]) -> None:
                     table.pop(key, None)
                 optimizer.nr_update.pop(key, None)
 
-
-def select_tags(scores: Union[List[Floats2d], CRFOutput], tag_index: numpy.ndarray):
-    """A model's output restricted to the tags at `tag_index`: per-doc
-    log-probabilities, or a CRF's emissions and chain scores."""
-    if isinstance(scores, CRFOutput):
-        ops = get_array_ops(scores.chain.transitions)
-        index = ops.asarray(tag_index)
-        start, transitions, end = scores.chain
-        chain = ChainScores(start[index], transitions[index[:, None], index[None, :]], end[index])
-        return CRFOutput([emissions[:, index] for emissions in scores.emissions], chain)
-    if not scores:
-        return scores
-    index = get_array_ops(scores[0]).asarray(tag_index)
-    return [log_probs[:, index] for log_probs in scores]

@@ -6,7 +6,7 @@ import spacy
 from spacy.util import make_tempdir, registry
 from thinc.api import Config
 
-from spacy_lstm_ner.char_cnn import char_cnn, word_bytes
+from spacy_lstm_ner.layers.char_cnn import char_cnn, word_bytes
 from util import CNN_EMBED, crf_config, make_examples, train_pipeline
 
 

@@ -21,7 +21,9 @@ from util import (
 
 from spacy_lstm_ner.calibration import calibration_error, fit_temperature
 from spacy_lstm_ner.confidence import crf_weights, score_entities, softmax_weights
-from spacy_lstm_ner.crf import ChainScores, CRFOutput, PointNotKept, crf_decode, lattice
+from spacy_lstm_ner.decoding import crf_decode
+from spacy_lstm_ner.lattice import ChainScores, PointNotKept, lattice
+from spacy_lstm_ner.layers.crf import CRFOutput
 from spacy_lstm_ner.decoding import softmax_decode
 from spacy_lstm_ner.tags import entity_offsets, tag_names
 
@@ -327,12 +329,12 @@ def test_calibrate_command_fits_and_saves(trained_nlp):
     with make_tempdir() as tmp:
         trained_nlp.to_disk(tmp / "model")
         DocBin(docs=[eg.reference for eg in make_examples(trained_nlp, [(t, e[:1]) for t, e in TRAIN_DATA])]).to_disk(tmp / "dev.spacy")
-        result = run_python("-m", "spacy_lstm_ner.calibrate", tmp / "model", tmp / "dev.spacy", "--output", tmp / "calibrated")
+        result = run_python("-m", "spacy_lstm_ner", "calibrate", tmp / "model", tmp / "dev.spacy", "--output", tmp / "calibrated")
         assert "ECE after" in result.stdout
         temperature = spacy.load(tmp / "calibrated").get_pipe("lstm_ner").cfg["temperature"]
         assert temperature != 1.0
         assert spacy.load(tmp / "model").get_pipe("lstm_ner").cfg["temperature"] == 1.0
-        failed = run_python("-m", "spacy_lstm_ner.calibrate", tmp / "model", tmp / "dev.spacy", "-c", "ner", check=False)
+        failed = run_python("-m", "spacy_lstm_ner", "calibrate", tmp / "model", tmp / "dev.spacy", "-c", "ner", check=False)
         assert failed.returncode != 0 and "no component 'ner'" in failed.stdout + failed.stderr
 
 

@@ -1,82 +1,31 @@
-"""The linear-chain CRF: forward-backward and Viterbi against brute force,
-gradients against finite differences, and the CRF tagger in a real pipeline."""
+"""The linear-chain CRF: its thinc layer, its loss and Viterbi decoding against
+brute force and finite differences, and the CRF tagger in a real pipeline."""
 import itertools
 
 import numpy
 import pytest
 import spacy
 from spacy.util import make_tempdir
+from thinc.api import NumpyOps
 
-from spacy_lstm_ner.crf import (
-    NEVER,
-    CRFOutput,
-    clamp_to_gold,
-    crf_viterbi_decode,
-    forward_backward,
-    pad_emissions,
-    restrict,
+from spacy_lstm_ner.decoding import crf_viterbi_decode
+from spacy_lstm_ner.lattice import NEVER, ChainScores, forward_backward
+from spacy_lstm_ner.layers.crf import CRFOutput, crf_layer
+from spacy_lstm_ner.losses import CRFLoss, clamp_to_gold
+from spacy_lstm_ner.tags import tag_names
+from util import (
+    GOLD,
+    TRAIN_DATA,
+    all_paths,
+    brute_force,
+    crf_config,
+    ents_of,
+    make_examples,
+    overfit_pipeline,
+    path_score,
+    random_chain,
+    train_pipeline,
 )
-from util import GOLD, TRAIN_DATA, crf_config, ents_of, make_examples, overfit_pipeline, train_pipeline
-
-
-def random_chain(rng, n_tags, forbid=0.3):
-    valid = rng.random((n_tags, n_tags)) > forbid
-    valid_start, valid_end = numpy.ones(n_tags, bool), numpy.ones(n_tags, bool)
-    valid_start[0] = valid_end[-1] = False
-    return restrict(rng.normal(size=n_tags), rng.normal(size=(n_tags, n_tags)), rng.normal(size=n_tags), valid_start, valid, valid_end)
-
-
-def path_score(emissions, chain, path):
-    score = chain.start[path[0]] + chain.end[path[-1]] + emissions[numpy.arange(len(path)), path].sum()
-    return score + sum(chain.transitions[a, b] for a, b in zip(path, path[1:]))
-
-
-def all_paths(n_tokens, n_tags):
-    return [numpy.array(p) for p in itertools.product(range(n_tags), repeat=n_tokens)]
-
-
-def brute_force(emissions, chain):
-    """log Z and tag marginals by enumerating every path; forbidden ones weigh 0."""
-    paths = all_paths(len(emissions), emissions.shape[1])
-    scores = numpy.array([path_score(emissions, chain, p) for p in paths])
-    log_z = numpy.logaddexp.reduce(scores)
-    weights = numpy.exp(scores - log_z)
-    marginals = numpy.zeros(emissions.shape)
-    for path, weight in zip(paths, weights):
-        marginals[numpy.arange(len(path)), path] += weight
-    return log_z, marginals, paths, scores
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_forward_backward_matches_brute_force_in_a_padded_batch(seed):
-    rng = numpy.random.default_rng(seed)
-    n_tags = 4
-    chain = random_chain(rng, n_tags)
-    docs = [rng.normal(size=(n, n_tags)) for n in (1, 4, 2, 3)]
-    result = forward_backward(pad_emissions(docs), numpy.array([len(d) for d in docs]), chain)
-    for i, emissions in enumerate(docs):
-        log_z, marginals, _, _ = brute_force(emissions, chain)
-        assert result.log_z[i] == pytest.approx(log_z, rel=1e-9)
-        numpy.testing.assert_allclose(result.tags[i, : len(emissions)], marginals, atol=1e-9)
-        assert not result.tags[i, len(emissions):].any()
-
-
-def test_expected_transition_and_boundary_counts_match_brute_force():
-    rng = numpy.random.default_rng(7)
-    chain = random_chain(rng, 3)
-    docs = [rng.normal(size=(n, 3)) for n in (3, 1, 4)]
-    result = forward_backward(pad_emissions(docs), numpy.array([3, 1, 4]), chain)
-    transitions, start, end = numpy.zeros((3, 3)), numpy.zeros(3), numpy.zeros(3)
-    for emissions in docs:
-        log_z, _, paths, scores = brute_force(emissions, chain)
-        for path, weight in zip(paths, numpy.exp(scores - log_z)):
-            start[path[0]] += weight
-            end[path[-1]] += weight
-            for a, b in zip(path, path[1:]):
-                transitions[a, b] += weight
-    numpy.testing.assert_allclose(result.transitions, transitions, atol=1e-9)
-    numpy.testing.assert_allclose(result.start, start, atol=1e-9)
-    numpy.testing.assert_allclose(result.end, end, atol=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -205,3 +154,78 @@ def test_invalid_gold_sequence_is_refused_naming_the_doc(crf_nlp, monkeypatch):
     scores = ner.model.predict([example.predicted])
     with pytest.raises(ValueError, match="'Angela Merkel visited Paris' make no valid BILUO"):
         ner.get_loss([example], scores)
+
+
+# The CRF as one thinc layer: its backprop increments its own start, transition
+# and end gradients, which match finite differences of CRFLoss.
+
+TAGS = tag_names(["geo", "per"], "BILUO")
+T = {tag: i for i, tag in enumerate(TAGS)}
+LAYER_GOLD = [
+    numpy.array([T["B-geo"], T["L-geo"], T["O"], T["U-per"]]),
+    numpy.array([-1, T["O"], -1]),
+    numpy.array([T["U-geo"]]),
+]
+
+
+def random_layer(seed):
+    rng = numpy.random.default_rng(seed)
+    layer = crf_layer(nO=len(TAGS))
+    layer.initialize()
+    for name in ChainScores._fields:
+        shape = layer.get_param(name).shape
+        layer.set_param(name, rng.normal(scale=0.5, size=shape).astype("float32"))
+    emissions = [rng.normal(size=(len(gold), len(TAGS))).astype("float32") for gold in LAYER_GOLD]
+    return layer, emissions
+
+
+def loss_of(layer, emissions):
+    output = layer.predict(emissions)
+    return CRFLoss("BILUO").get_loss(output, LAYER_GOLD)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_layer_gradients_match_finite_differences(seed):
+    layer, emissions = random_layer(seed)
+    output, backprop = layer.begin_update(emissions)
+    assert isinstance(output, CRFOutput) and output.emissions is emissions
+    d_output, _ = CRFLoss("BILUO")(output, LAYER_GOLD)
+    d_emissions = backprop(d_output)
+    eps = 1e-2
+    for name in ChainScores._fields:
+        gradient = layer.get_grad(name)
+        values = layer.get_param(name)
+        for index in numpy.ndindex(values.shape):
+            bumped = values.copy()
+            bumped[index] += eps
+            layer.set_param(name, bumped)
+            up = loss_of(layer, emissions)
+            bumped[index] -= 2 * eps
+            layer.set_param(name, bumped)
+            down = loss_of(layer, emissions)
+            layer.set_param(name, values)
+            assert gradient[index] == pytest.approx((up - down) / (2 * eps), abs=2e-4), (name, index)
+    for i, t, k in [(0, 0, T["B-geo"]), (0, 2, T["O"]), (1, 0, T["U-per"]), (2, 0, T["B-per"])]:
+        bumped = [e.copy() for e in emissions]
+        bumped[i][t, k] += eps
+        up = loss_of(layer, bumped)
+        bumped[i][t, k] -= 2 * eps
+        down = loss_of(layer, bumped)
+        assert d_emissions[i][t, k] == pytest.approx((up - down) / (2 * eps), abs=2e-4)
+
+
+def test_forbidden_moves_get_no_gradient():
+    layer, emissions = random_layer(4)
+    output, backprop = layer.begin_update(emissions)
+    backprop(CRFLoss("BILUO").get_grad(output, LAYER_GOLD))
+    gradient = layer.get_grad("transitions")
+    assert gradient[T["O"], T["I-geo"]] == 0.0 and gradient[T["B-geo"], T["O"]] == 0.0
+    assert gradient[T["B-geo"], T["L-geo"]] != 0.0
+
+
+def test_loss_of_unannotated_docs_is_zero_with_zero_gradients():
+    layer, emissions = random_layer(5)
+    d_output, loss = CRFLoss("BILUO")(layer.predict(emissions), [numpy.full(len(g), -1) for g in LAYER_GOLD])
+    assert loss == 0.0
+    assert not any(d.any() for d in d_output.emissions) and not any(d.any() for d in d_output.chain)
+    assert isinstance(NumpyOps().asarray(d_output.chain.transitions), numpy.ndarray)

@@ -33,9 +33,9 @@ def test_plugin_leaves_torch_until_a_model_is_built():
         """
         import sys, spacy
         nlp = spacy.blank("en")
-        print("spacy_lstm_ner.torch_lstm" in sys.modules)
+        print("spacy_lstm_ner.layers.torch_lstm" in sys.modules)
         nlp.add_pipe("lstm_ner")
-        print("spacy_lstm_ner.torch_lstm" in sys.modules)
+        print("spacy_lstm_ner.layers.torch_lstm" in sys.modules)
         """
     )
     assert out.split() == ["False", "True"]
@@ -74,7 +74,7 @@ def test_plugin_and_its_apply_command_import_no_dask():
     out = run_python(
         """
         import sys, spacy_lstm_ner, spacy_lstm_ner.annotate
-        print(sorted(m for m in ("dask", "distributed", "spacy_lstm_ner.torch_lstm") if m in sys.modules))
+        print(sorted(m for m in ("dask", "distributed", "spacy_lstm_ner.layers.torch_lstm") if m in sys.modules))
         """
     )
     assert out == "[]"

@@ -6,7 +6,7 @@ import spacy
 import torch
 from thinc.api import Adam, set_dropout_rate
 
-from spacy_lstm_ner import torch_lstm
+from spacy_lstm_ner.layers import torch_lstm
 from util import TRAIN_DATA, crf_config, make_examples, overfit_pipeline, small_model_config
 
 HEADS = {"softmax": small_model_config, "crf": crf_config}

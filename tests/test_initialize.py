@@ -5,7 +5,7 @@ import spacy
 from spacy.tokens import DocBin
 from spacy.util import load_config, load_model_from_config
 
-from spacy_lstm_ner.dev_labels import make_check_dev_labels
+from spacy_lstm_ner.callbacks import make_check_dev_labels
 from util import ROOT, TRAIN_DATA, ents_of, init_vectors, make_examples, small_model_config
 
 CONFIGS = sorted(path.name for path in (ROOT / "configs").glob("*.cfg"))

@@ -5,7 +5,7 @@ import spacy
 from spacy.util import make_tempdir
 from thinc.api import fix_random_seed
 
-from spacy_lstm_ner.word_embed import word_embed
+from spacy_lstm_ner.layers.word_embed import word_embed
 
 
 def initialized(dropout):

@@ -1,130 +1,17 @@
-"""thinc layers of the tagger: a padding-proof (Bi)LSTM, the tagger's chain that
-runs long docs through it window by window, log-softmax and character
-embeddings. PyTorch is imported when an LSTM is built, not before."""
-from typing import Callable, List, Optional, Tuple, Union
+"""The tagger's chain: embed → LSTM → output layers, trained as a plain chain;
+in prediction the dense layer runs on the LSTM's padded chunks and a doc longer
+than the LSTM's window runs window by window, its state carried across."""
+from typing import List, Optional, Tuple
 
 import numpy
-from spacy.attrs import intify_attr
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, chain, torch2xp, xp2torch
 from thinc.layers.chain import forward as chain_forward
 from thinc.layers.with_array import forward as with_array_forward
 from thinc.types import Floats2d, Floats3d
 
-INFERENCE_DTYPES = ("float32", "bfloat16", "auto")
-
-
-def padded_lstm(
-    nI: Optional[int],
-    hidden_width: int,
-    *,
-    depth: int,
-    bidirectional: bool,
-    dropout: float,
-    chunk_size: int,
-    window: int,
-    inference_dtype: str = "float32",
-) -> Model[List[Floats2d], List[Floats2d]]:
-    """Wrap a `PaddedLSTM`: one (n_tokens, nI) array per doc in, one
-    (n_tokens, nO) array per doc out; docs of similar length are padded and
-    run together, `chunk_size` docs at a time. `dropout` is the rate until
-    `set_dropout_rate` (the trainer's `[training] dropout`) sets another;
-    prediction never drops. `window` is read by `tagger_chain`. The LSTM
-    predicts in `inference_dtype` (see `PaddedLSTM.prediction_dtype`)."""
-    try:
-        from .torch_lstm import InPlaceShim, PaddedLSTM
-    except ImportError as error:
-        raise ImportError(
-            "lstm_ner's LSTM needs PyTorch: pip install torch (see the README)."
-        ) from error
-    module = PaddedLSTM(nI, hidden_width, depth, bidirectional, inference_dtype)
-    return Model(
-        "padded_lstm",
-        _padded_lstm_forward,
-        init=_padded_lstm_init,
-        shims=[InPlaceShim(module)],
-        dims={"nI": nI, "nO": module.nO},
-        attrs={"chunk_size": chunk_size, "dropout_rate": dropout, "window": window},
-    )
-
-
-def _padded_lstm_init(
-    model: Model, X: Optional[List[Floats2d]] = None, Y=None
-) -> None:
-    module = model.shims[0]._model
-    if module.is_built:
-        return
-    if not model.has_dim("nI") and X:
-        model.set_dim("nI", X[0].shape[1])
-    if not model.has_dim("nI"):
-        raise ValueError(
-            "Cannot size the LSTM: its input width is unknown. Initialize the "
-            "model with sample docs or use an embed layer with a known width."
-        )
-    module.build(model.get_dim("nI"), device=model.shims[0].device)
-
-
-def _padded_lstm_forward(
-    model: Model, Xs: List[Floats2d], is_train: bool
-) -> Tuple[List[Floats2d], Callable]:
-    return _run_chunks(model, Xs, lambda chunk: _run_padded(model, chunk, is_train))
-
-
-def _run_chunks(
-    model: Model, Xs: List[Floats2d], run: Callable[[List[Floats2d]], Tuple[List[Floats2d], Callable]]
-) -> Tuple[List[Floats2d], Callable]:
-    """`run` over `_length_chunks` of `chunk_size` docs; outputs in the docs' order."""
-    from .torch_lstm import one_thread_in_forked_child
-
-    one_thread_in_forked_child()
-    Ys: List[Floats2d] = [None] * len(Xs)  # type: ignore[list-item]
-    callbacks = []
-    for chunk in _length_chunks([len(X) for X in Xs], model.attrs["chunk_size"]):
-        chunk_Ys, chunk_backprop = run([Xs[i] for i in chunk])
-        for i, Y in zip(chunk, chunk_Ys):
-            Ys[i] = Y
-        callbacks.append((chunk, chunk_backprop))
-
-    def backprop(dYs: List[Floats2d]) -> List[Floats2d]:
-        dXs: List[Floats2d] = [None] * len(dYs)  # type: ignore[list-item]
-        for chunk, chunk_backprop in callbacks:
-            for i, dX in zip(chunk, chunk_backprop([dYs[i] for i in chunk])):
-                dXs[i] = dX
-        return dXs
-
-    return Ys, backprop
-
-
-def _length_chunks(lengths, size: int) -> List[numpy.ndarray]:
-    """Indices of the docs sorted by length, `size` at a time, so that little
-    of each padded chunk is padding."""
-    order = numpy.argsort(lengths, kind="stable")
-    return [order[start : start + size] for start in range(0, len(order), size)]
-
-
-def _run_padded(
-    model: Model, Xs: List[Floats2d], is_train: bool
-) -> Tuple[List[Floats2d], Callable]:
-    ops = model.ops
-    shim = model.shims[0]
-    lengths = [len(X) for X in Xs]
-    Xt = xp2torch(ops.pad(Xs), requires_grad=is_train, device=shim.device)
-    dropout = model.attrs["dropout_rate"] if is_train else 0.0
-    Yt, torch_backprop = shim(
-        ArgsKwargs(
-            args=(Xt, xp2torch(numpy.asarray(lengths, dtype="int64"))),
-            kwargs={"dropout": dropout},
-        ),
-        is_train,
-    )
-    Ys = ops.unpad(torch2xp(Yt), lengths)
-
-    def backprop(dYs: List[Floats2d]) -> List[Floats2d]:
-        dYt = xp2torch(ops.pad(dYs), device=shim.device)
-        dXt = torch_backprop(ArgsKwargs(args=(Yt,), kwargs={"grad_tensors": dYt}))
-        return ops.unpad(torch2xp(dXt.args[0]), lengths)
-
-    return Ys, backprop
+from .doc_window import DocWindow
+from .padded_lstm import length_chunks
 
 
 def tagger_chain(embed: Model, lstm: Model, *output: Model) -> Model:
@@ -140,7 +27,6 @@ def tagger_chain(embed: Model, lstm: Model, *output: Model) -> Model:
     dims = {name: plain.maybe_get_dim(name) for name in plain.dim_names}
     return Model(plain.name, _tagger_forward, init=plain.init, dims=dims, layers=plain.layers)
 
-
 def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
     if is_train:
         return chain_forward(model, docs, is_train)
@@ -155,7 +41,6 @@ def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
     for layer in rest:
         scores = layer.predict(scores)
     return scores, _no_backprop
-
 
 def _predict_short(model: Model, docs: List[Doc]) -> List[Floats2d]:
     """Embedding, LSTM and dense layer of whole docs. The embedding's output
@@ -173,14 +58,13 @@ def _predict_short(model: Model, docs: List[Doc]) -> List[Floats2d]:
     flat, lengths = _flat_prediction(embed, docs)
     ends = numpy.cumsum(lengths)
     scores: List[Floats2d] = [None] * len(docs)  # type: ignore[list-item]
-    for chunk in _length_chunks(lengths, lstm.attrs["chunk_size"]):
+    for chunk in length_chunks(lengths, lstm.attrs["chunk_size"]):
         chunk_lengths = lengths[chunk]
         padded = _padded_rows(lstm.ops, flat, ends[chunk] - chunk_lengths, chunk_lengths)
         chunk_scores = _run_padded_dense(lstm, padded, chunk_lengths, *dense)
         for i, doc_scores in zip(chunk.tolist(), chunk_scores):
             scores[i] = doc_scores
     return scores
-
 
 def _flat_prediction(layer: Model, docs: List[Doc]) -> Tuple[Floats2d, numpy.ndarray]:
     """`layer.predict(docs)` concatenated into one (n_tokens, nO) array, and
@@ -197,7 +81,6 @@ def _flat_prediction(layer: Model, docs: List[Doc]) -> Tuple[Floats2d, numpy.nda
     lengths = numpy.array([len(output) for output in outputs], dtype="int64")
     return layer.ops.flatten(outputs), lengths
 
-
 def _predict_array(layer: Model, X: Floats2d) -> Floats2d:
     """`layer.predict(X)`; a thinc LayerNorm runs as PyTorch's fused layer norm,
     the same formula (its 1e-8 added to the variance) at a quarter of the time."""
@@ -210,7 +93,6 @@ def _predict_array(layer: Model, X: Floats2d) -> Floats2d:
         Y = torch.nn.functional.layer_norm(xp2torch(X), (X.shape[1],), G, b, eps=1e-8)
     return torch2xp(Y)
 
-
 def _padded_rows(ops, flat: Floats2d, starts: numpy.ndarray, lengths: numpy.ndarray) -> Floats2d:
     """(len(starts), max(lengths), width) array: row i holds flat[starts[i] :
     starts[i] + lengths[i]], then zeros."""
@@ -219,7 +101,6 @@ def _padded_rows(ops, flat: Floats2d, starts: numpy.ndarray, lengths: numpy.ndar
     padded = ops.alloc3f(len(lengths), len(steps), flat.shape[1])
     padded[ops.asarray(live)] = flat[ops.asarray((starts[:, None] + steps[None, :])[live])]
     return padded
-
 
 def _dense_head(model: Model, head: Model) -> Optional[Tuple[Floats2d, Floats2d, bool]]:
     """(W, b, log_softmax) of a `with_array(Linear)` or `with_array(chain(Linear,
@@ -236,7 +117,6 @@ def _dense_head(model: Model, head: Model) -> Optional[Tuple[Floats2d, Floats2d,
         return None
     return output_layer.get_param("W"), output_layer.get_param("b"), with_log_softmax
 
-
 def _run_padded_dense(model: Model, X: Floats3d, lengths: numpy.ndarray, W, b, with_log_softmax: bool) -> List[Floats2d]:
     """The tag scores of a padded chunk of docs (`_padded_rows`), one array per doc."""
     shim = model.shims[0]
@@ -244,7 +124,6 @@ def _run_padded_dense(model: Model, X: Floats3d, lengths: numpy.ndarray, W, b, w
     Yt = shim.predict(ArgsKwargs(args=(Xt, xp2torch(lengths)), kwargs={"in_prediction_dtype": True}))
     scores = torch2xp(_dense_scores(Yt, W, b, with_log_softmax))
     return [scores[i, :length] for i, length in enumerate(lengths.tolist())]
-
 
 def _dense_scores(Yt, W, b, with_log_softmax: bool):
     """The dense layer (and log-softmax) over the LSTM's output `Yt`, in the
@@ -256,12 +135,10 @@ def _dense_scores(Yt, W, b, with_log_softmax: bool):
         St = torch.nn.functional.linear(Yt, Wt, bt).float()
         return St.log_softmax(dim=-1) if with_log_softmax else St
 
-
 def _per_token(embed: Model) -> bool:
     """Whether `embed` can embed a window of a doc on its own: no listener,
     whose vectors come from another component's pass over whole docs."""
     return not any("listener" in node.name for node in embed.walk())
-
 
 def _predict_windows(model: Model, doc: Doc, window: int) -> Floats2d:
     import torch
@@ -290,86 +167,5 @@ def _predict_windows(model: Model, doc: Doc, window: int) -> Floats2d:
             scores[start : start + len(window_scores)] = window_scores
     return scores
 
-
-class DocWindow:
-    """A span that embedding layers read as they read a doc: `to_array` also
-    takes attribute names, as `Doc.to_array` does and `Span.to_array` does not."""
-
-    def __init__(self, span: Span):
-        self.span = span
-        self.vocab = span.vocab
-
-    def __len__(self) -> int:
-        return len(self.span)
-
-    def to_array(self, attrs):
-        if isinstance(attrs, (str, int)):
-            return self.span.to_array([intify_attr(attrs)])[:, 0]
-        return self.span.to_array([intify_attr(attr) for attr in attrs])
-
-
 def _no_backprop(d_scores):
     raise ValueError("lstm_ner's prediction has no gradient: use begin_update to train.")
-
-
-def log_softmax() -> Model[Floats2d, Floats2d]:
-    """Row-wise log-softmax: scores to log-probabilities."""
-    return Model("log_softmax", _log_softmax_forward)
-
-
-def _log_softmax_forward(
-    model: Model, X: Floats2d, is_train: bool
-) -> Tuple[Floats2d, Callable]:
-    xp = model.ops.xp
-    shifted = X - X.max(axis=1, keepdims=True)
-    Y = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-
-    def backprop(dY: Floats2d) -> Floats2d:
-        return dY - xp.exp(Y) * dY.sum(axis=1, keepdims=True)
-
-    return Y, backprop
-
-
-def character_embed(n_chars: int, width: int) -> Model[List[Doc], List[Floats2d]]:
-    """A learned vector per UTF-8 byte of each token's first and last
-    `n_chars // 2` characters, one table per position, concatenated: spaCy's
-    character embedding, with gradients that add up over repeated bytes."""
-    return Model(
-        "character_embed",
-        _character_embed_forward,
-        init=_init_character_embed,
-        dims={"nC": n_chars, "nM": width, "nO": n_chars * width},
-        params={"E": None},
-    )
-
-
-def _init_character_embed(model: Model, X=None, Y=None) -> None:
-    n_chars, width = model.get_dim("nC"), model.get_dim("nM")
-    table = numpy.random.normal(scale=0.1, size=(n_chars * 256, width))
-    model.set_param("E", model.ops.asarray2f(table, dtype="float32"))
-
-
-def _character_embed_forward(
-    model: Model, docs: List[Doc], is_train: bool
-) -> Tuple[List[Floats2d], Callable]:
-    n_chars, width = model.get_dim("nC"), model.get_dim("nM")
-    E = model.get_param("E")
-    offsets = model.ops.xp.arange(n_chars, dtype="int64") * 256
-    rows = [model.ops.asarray(_utf8_array(doc, n_chars), dtype="int64") + offsets for doc in docs]
-    vectors = [E[doc_rows].reshape((len(doc_rows), n_chars * width)) for doc_rows in rows]
-
-    def backprop(d_vectors: List[Floats2d]) -> List:
-        dE = model.ops.alloc2f(*E.shape)
-        for doc_rows, d_doc in zip(rows, d_vectors):
-            model.ops.scatter_add(dE, doc_rows.ravel(), d_doc.reshape((-1, width)))
-        model.inc_grad("E", dE)
-        return []
-
-    return vectors, backprop
-
-
-def _utf8_array(doc: Union[Doc, DocWindow], n_chars: int) -> numpy.ndarray:
-    if isinstance(doc, DocWindow):
-        span = doc.span
-        return span.doc.to_utf8_array(nr_char=n_chars)[span.start : span.end]
-    return doc.to_utf8_array(nr_char=n_chars)

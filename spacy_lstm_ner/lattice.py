@@ -1,17 +1,12 @@
-"""The linear-chain CRF output layer in one place: a thinc layer that owns its
-start, transition and end scores, its negative log-likelihood (a thinc `Loss`)
-and its Viterbi decoding. Log-partition and marginals come from the
-forward-backward algorithm, batched over docs, in float64: scores are kept as
-logs, each step's sum over tags is a matrix product of rescaled exponentials."""
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
+"""The forward-backward algorithm over linear-chain tag lattices, batched over
+docs, in float64: the log-partition, the marginals and the forward and backward
+log-scores that the CRF loss and the entity probabilities read. Scores are kept
+as logs; each step's sum over tags is a matrix product of rescaled exponentials."""
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import numpy
-from thinc.api import Model
 from thinc.backends import get_array_ops
-from thinc.loss import Loss
-from thinc.types import Floats2d, Ints1d
 
-from .decoding import decodable_scores, decode_paths
 from .tags import placeholder_tags, transition_mask
 
 # Stands for log(0) where a path is forbidden; finite, so forbidden paths
@@ -26,133 +21,12 @@ class ChainScores(NamedTuple):
     transitions: numpy.ndarray  # (n_tags, n_tags) score of tag i → tag j
     end: numpy.ndarray  # (n_tags,) score of closing a doc with each tag
 
-
-class CRFOutput(NamedTuple):
-    """What the CRF layer outputs, and the shape of its gradient."""
-
-    emissions: List[Floats2d]  # (n_tokens, n_tags) score of each tag, per doc
-    chain: ChainScores  # the layer's learned scores, every move still allowed
-
-
-def crf_layer(nO: Optional[int] = None) -> Model[List[Floats2d], CRFOutput]:
-    """A linear-chain CRF over per-token emission scores. Forward passes the
-    emissions on together with the layer's start, transition and end scores;
-    backprop increments those scores' gradients and returns the emissions'."""
-    return Model(
-        "crf",
-        _crf_forward,
-        init=_crf_init,
-        dims={"nO": nO},
-        params={name: None for name in ChainScores._fields},
-    )
-
-
-def _crf_init(model: Model, X: Optional[List[Floats2d]] = None, Y=None) -> None:
-    if not model.has_dim("nO") and X:
-        model.set_dim("nO", X[0].shape[1])
-    n_tags = model.get_dim("nO")
-    model.set_param("start", model.ops.alloc1f(n_tags))
-    model.set_param("transitions", model.ops.alloc2f(n_tags, n_tags))
-    model.set_param("end", model.ops.alloc1f(n_tags))
-
-
-def _crf_forward(
-    model: Model, emissions: List[Floats2d], is_train: bool
-) -> Tuple[CRFOutput, Callable]:
-    chain = ChainScores(*(model.get_param(name) for name in ChainScores._fields))
-
-    def backprop(d_output: CRFOutput) -> List[Floats2d]:
-        for name, gradient in zip(ChainScores._fields, d_output.chain):
-            model.inc_grad(name, gradient)
-        return d_output.emissions
-
-    return CRFOutput(emissions, chain), backprop
-
-
-class InfeasibleGold(ValueError):
-    """The gold tags of the batch's doc `index` allow no valid tag sequence."""
-
-    def __init__(self, index: int, scheme: str):
-        super().__init__(f"The gold tags of doc {index} of the batch make no valid {scheme} sequence.")
-        self.index = index
-
-
-class CRFLoss(Loss):
-    """Negative log-likelihood of the gold tags under the CRF, per annotated
-    token of the batch. truths[i][t] is the gold tag id of token t of doc i,
-    or -1 where it is missing: there every tag stays open, so missing tokens
-    are summed out. Moves that `scheme` forbids have no weight."""
-
-    def __init__(self, scheme: str):
-        self.scheme = scheme
-
-    def __call__(self, guesses: CRFOutput, truths: Sequence[Ints1d]) -> Tuple[CRFOutput, float]:
-        ops = get_array_ops(guesses.chain.transitions)
-        emissions = [ops.to_numpy(e) for e in guesses.emissions]
-        d_emissions = [numpy.zeros(e.shape, dtype="float32") for e in emissions]
-        d_chain = {name: numpy.zeros(values.shape) for name, values in zip(ChainScores._fields, guesses.chain)}
-        n_annotated = int(sum((gold >= 0).sum() for gold in truths))
-        loss = 0.0
-        tagged = [i for i, gold in enumerate(truths) if (gold >= 0).any()]
-        if n_annotated:
-            chain = restrict_to_scheme(guesses.chain, self.scheme)
-            padded = pad_emissions([emissions[i] for i in tagged])
-            lengths = numpy.array([len(emissions[i]) for i in tagged])
-            free = forward_backward(padded, lengths, chain)
-            clamped = forward_backward(clamp_to_gold(padded, [truths[i] for i in tagged]), lengths, chain)
-            infeasible = numpy.flatnonzero(clamped.log_z < NEVER / 2)
-            if len(infeasible):
-                raise InfeasibleGold(tagged[infeasible[0]], self.scheme)
-            loss = float((free.log_z - clamped.log_z).sum()) / n_annotated
-            for row, i in enumerate(tagged):
-                n = lengths[row]
-                d_emissions[i][:] = (free.tags[row, :n] - clamped.tags[row, :n]) / n_annotated
-            for name in ChainScores._fields:
-                d_chain[name] = (getattr(free, name) - getattr(clamped, name)) / n_annotated
-        gradient = CRFOutput(
-            [ops.asarray2f(d) for d in d_emissions],
-            ChainScores(*(ops.asarray(d_chain[name], dtype="float32") for name in ChainScores._fields)),
-        )
-        return gradient, loss
-
-    def get_grad(self, guesses: CRFOutput, truths: Sequence[Ints1d]) -> CRFOutput:
-        return self(guesses, truths)[0]
-
-    def get_loss(self, guesses: CRFOutput, truths: Sequence[Ints1d]) -> float:
-        return self(guesses, truths)[1]
-
-
-def crf_decode(
-    output: CRFOutput, scheme: str, no_entity_start: Sequence[numpy.ndarray]
-) -> List[numpy.ndarray]:
-    """Tag ids of the best valid tag sequence of each doc under the CRF, with
-    no entity opening on a token where `no_entity_start[i]` is True."""
-    if not output.emissions:
-        return []
-    emissions = decodable_scores(output.emissions, scheme, no_entity_start)
-    return crf_viterbi_decode(emissions, restrict_to_scheme(output.chain, scheme))
-
-
-def crf_viterbi_decode(scores: Sequence[numpy.ndarray], chain: ChainScores) -> List[numpy.ndarray]:
-    """Best tag sequence for each emission matrix under start, transition and
-    end scores (forbidden moves set to NEVER)."""
-    transitions = chain.transitions.astype("float32")
-
-    def step(best: numpy.ndarray, backpointers: numpy.ndarray) -> numpy.ndarray:
-        candidates = best[:, :, None] + transitions
-        backpointers[:] = candidates.argmax(axis=1)
-        return candidates.max(axis=1)
-
-    return decode_paths(scores, chain.start.astype("float32"), chain.end.astype("float32"), step)
-
-
 def restrict_to_scheme(chain: ChainScores, scheme: str) -> ChainScores:
     """`chain` as float64 numpy arrays, with the moves `scheme` forbids set to NEVER."""
     ops = get_array_ops(chain.transitions)
     tags = placeholder_tags(chain.transitions.shape[0], scheme)
     learned = [ops.to_numpy(values) for values in chain]
     return restrict(*learned, *transition_mask(tags, scheme))
-
 
 def restrict(
     start: numpy.ndarray,
@@ -169,7 +43,6 @@ def restrict(
         numpy.where(valid_end, end, NEVER).astype("float64"),
     )
 
-
 def pad_emissions(emissions: Sequence[numpy.ndarray]) -> numpy.ndarray:
     """(n_docs, n_steps, n_tags) float64, zero after each doc's end."""
     n_steps = max((len(e) for e in emissions), default=0)
@@ -179,14 +52,12 @@ def pad_emissions(emissions: Sequence[numpy.ndarray]) -> numpy.ndarray:
         padded[i, : len(doc_emissions)] = doc_emissions
     return padded
 
-
 class Marginals(NamedTuple):
     log_z: numpy.ndarray  # (n_docs,) log-partition of each doc
     tags: numpy.ndarray  # (n_docs, n_steps, n_tags) P(tag j at t); 0 on padding
     transitions: numpy.ndarray  # (n_tags, n_tags) expected i → j count, summed over docs
     start: numpy.ndarray  # (n_tags,) expected opening-tag count, summed over docs
     end: numpy.ndarray  # (n_tags,) expected closing-tag count, summed over docs
-
 
 class PointNotKept(LookupError):
     """A lattice built with `keep` was asked for a point it did not keep."""
@@ -197,7 +68,6 @@ class PointNotKept(LookupError):
             "pass that point in `keep` when building it, or leave `keep` out."
         )
         self.doc, self.step = doc, step
-
 
 class Lattice:
     """Forward and backward sums over the tag paths of a padded batch of docs,
@@ -245,10 +115,8 @@ class Lattice:
             raise PointNotKept(int(doc), int(step))
         return slot
 
-
 def _last_axis(logs: numpy.ndarray, tag) -> numpy.ndarray:
     return logs[..., None] if isinstance(tag, slice) else logs
-
 
 def lattice(
     emissions: numpy.ndarray,
@@ -314,7 +182,6 @@ def lattice(
     log_z = _safe_log(closing) + forward_logs[lengths - 1, numpy.arange(n_docs)]
     return Lattice(forward, forward_logs, backward, backward_logs, log_z[row], row, slot, keep is None)
 
-
 class _StepWeights:
     """`weights(t, k)`: exp(emission - peak) at step t of the k longest docs,
     (k, n_tags), in the emissions' precision; computed for a block of steps
@@ -336,7 +203,6 @@ class _StepWeights:
         values -= self.peaks[start:stop, : len(docs), None]
         self.start, self.block = start, numpy.exp(values, out=values)
 
-
 def _slots(n_steps: int, n_docs: int, points: Optional[Tuple[numpy.ndarray, numpy.ndarray]]) -> Tuple[numpy.ndarray, int]:
     """Where the sums at each (step, row) are stored, (n_steps, n_docs): the
     index of each of `points` (every point if None), -1 where not kept (those
@@ -348,19 +214,16 @@ def _slots(n_steps: int, n_docs: int, points: Optional[Tuple[numpy.ndarray, nump
     slot[steps, rows] = numpy.arange(len(steps))
     return slot, len(steps)
 
-
 def _normalize(rows: numpy.ndarray) -> numpy.ndarray:
     """Divide each row by its sum, in place, where the sum is not 0; the sums."""
     sums = rows.sum(axis=1)
     rows /= numpy.where(sums > 0, sums, 1.0)[:, None]
     return sums
 
-
 def _safe_log(x: numpy.ndarray) -> numpy.ndarray:
     """log(x), with NEVER for log(0)."""
     with numpy.errstate(divide="ignore"):
         return numpy.maximum(numpy.log(x), NEVER)
-
 
 def forward_backward(
     emissions: numpy.ndarray, lengths: numpy.ndarray, chain: ChainScores
@@ -392,22 +255,8 @@ def forward_backward(
         end=tags[rows, last].sum(axis=0),
     )
 
-
 def _rescaled(scores: numpy.ndarray):
     """exp(scores) with each row divided by its largest entry, and the log of
     that entry."""
     peak = scores.max(axis=1)
     return numpy.exp(scores - peak[:, None]), peak
-
-
-def clamp_to_gold(emissions: numpy.ndarray, gold: List[numpy.ndarray]) -> numpy.ndarray:
-    """Emissions with every path that disagrees with a gold tag set to NEVER.
-    gold[i][t] is the tag id at token t of doc i, or -1 where it is unknown:
-    there every tag stays open, so unknown tokens are summed out."""
-    clamped = emissions.copy()
-    for i, doc_gold in enumerate(gold):
-        known = numpy.flatnonzero(doc_gold >= 0)
-        keep = clamped[i, known, doc_gold[known]]
-        clamped[i, known] = NEVER
-        clamped[i, known, doc_gold[known]] = keep
-    return clamped
