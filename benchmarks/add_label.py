@@ -1,7 +1,7 @@
 """Teaching a trained lstm_ner a new entity type, as the README's "Adding entity types" does.
 
     python benchmarks/add_label.py --config configs/bilstm.cfg --corpus corpus --label tim
-        [--base-steps 4000] [--tune-steps 1000] [--seed 0] [--output metrics]
+        [--base-steps 4000 | --base MODEL] [--tune-steps 1000] [--seed 0] [--output metrics]
 
 1. Trains the config (`spacy train`) on the training split with every `--label` entity
    removed, so that the base pipeline has never heard of the type.
@@ -146,12 +146,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="dir with train, dev and test .spacy")
     parser.add_argument("--label", default="tim", help="the entity type the base pipeline never sees")
     parser.add_argument("--base-steps", type=int, help="training steps of the base (default: the config's)")
+    parser.add_argument("--base", type=Path, help="a base pipeline trained without --label by an earlier run: skip step 1")
     parser.add_argument("--tune-steps", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path("training/add_label"))
     parser.add_argument("--output", type=Path, default=Path("metrics"))
     args = parser.parse_args(argv)
-    base = train_base(args.config, args.corpus, args.label, args.workdir, args.base_steps, args.seed)
+    base = args.base or train_base(args.config, args.corpus, args.label, args.workdir, args.base_steps, args.seed)
     nlp = spacy.load(base)
     training = nlp.config["training"]
     train = list(DocBin().from_disk(args.corpus / "train.spacy").get_docs(nlp.vocab))

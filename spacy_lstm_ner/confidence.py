@@ -9,9 +9,9 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import numpy
 from thinc.backends import get_array_ops
 
-from .lattice import NEVER, ChainScores, Lattice, lattice, restrict
+from .lattice import NEVER, ChainScores, Lattice, forbid_entity_starts, lattice, pad_emissions, restrict
 from .layers.crf import CRFOutput
-from .tags import begin_mask, placeholder_tags, transition_mask
+from .tags import placeholder_tags, transition_mask
 
 
 class ScoredSpans(NamedTuple):
@@ -61,14 +61,10 @@ def _emission_weights(
     entity at NEVER on the tokens where `no_entity_start[i]` is True; the lengths."""
     ops = get_array_ops(scores[0])
     lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
-    padded = ops.to_numpy(ops.pad(list(scores))).astype("float32", copy=False)
+    padded = pad_emissions([ops.to_numpy(doc_scores) for doc_scores in scores], dtype="float32")
     padded /= temperature
-    closed = numpy.zeros(padded.shape[:2], dtype=bool)
-    for i, doc_tokens in enumerate(no_entity_start):
-        closed[i, : len(doc_tokens)] = doc_tokens
-    opens_entity = begin_mask(placeholder_tags(padded.shape[2], scheme))
-    padded[closed[:, :, None] & opens_entity] = NEVER
-    return padded, lengths
+    closed = pad_emissions([doc_tokens[:, None] for doc_tokens in no_entity_start], dtype="bool")[:, :, 0]
+    return forbid_entity_starts(padded, closed, scheme), lengths
 
 
 def score_entities(

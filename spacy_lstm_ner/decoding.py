@@ -4,9 +4,9 @@ from typing import Dict, List, Sequence, Tuple
 import numpy
 from thinc.backends import get_array_ops
 
-from .lattice import ChainScores, restrict_to_scheme
+from .lattice import NEVER, ChainScores, forbid_entity_starts, restrict_to_scheme
 from .layers.crf import CRFOutput
-from .tags import begin_mask, placeholder_tags, transition_mask
+from .tags import placeholder_tags, transition_mask
 
 
 def softmax_decode(
@@ -66,9 +66,7 @@ def _decodable_flat(
     ops = get_array_ops(scores[0])
     lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
     flat = ops.to_numpy(ops.xp.concatenate(list(scores))).astype("float32", copy=False)  # a new array
-    closed = numpy.flatnonzero(numpy.concatenate(no_entity_start))
-    flat[numpy.ix_(closed, begin_mask(placeholder_tags(flat.shape[1], scheme)))] = -numpy.inf
-    return flat, lengths
+    return forbid_entity_starts(flat, numpy.concatenate(no_entity_start), scheme), lengths
 
 
 def crf_decode(
@@ -92,7 +90,7 @@ def viterbi_decode(
     sequences the masks allow: `start[j]` may open a doc, `allowed[i, j]`
     may follow tag i, `end[j]` may close a doc. Scores add up along a path, so
     log-probabilities give the most probable valid sequence."""
-    never = numpy.float32(-numpy.inf)
+    never = numpy.float32(NEVER)
     predecessors, group_of = _predecessor_groups(allowed)
     groups, n_tags = numpy.arange(len(predecessors)), len(start)
 

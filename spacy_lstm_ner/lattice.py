@@ -7,7 +7,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 import numpy
 from thinc.backends import get_array_ops
 
-from .tags import placeholder_tags, transition_mask
+from .tags import begin_mask, placeholder_tags, transition_mask
 
 # Stands for log(0) where a path is forbidden; finite, so forbidden paths
 # give exp(...) == 0 rather than NaN.
@@ -43,14 +43,23 @@ def restrict(
         numpy.where(valid_end, end, NEVER).astype("float64"),
     )
 
-def pad_emissions(emissions: Sequence[numpy.ndarray]) -> numpy.ndarray:
-    """(n_docs, n_steps, n_tags) float64, zero after each doc's end."""
+def pad_emissions(emissions: Sequence[numpy.ndarray], dtype: str = "float64") -> numpy.ndarray:
+    """(n_docs, n_steps, n_tags) of `dtype`, zero after each doc's end."""
     n_steps = max((len(e) for e in emissions), default=0)
     n_tags = emissions[0].shape[1]
-    padded = numpy.zeros((len(emissions), n_steps, n_tags), dtype="float64")
+    padded = numpy.zeros((len(emissions), n_steps, n_tags), dtype=dtype)
     for i, doc_emissions in enumerate(emissions):
         padded[i, : len(doc_emissions)] = doc_emissions
     return padded
+
+
+def forbid_entity_starts(scores: numpy.ndarray, closed: numpy.ndarray, scheme: str) -> numpy.ndarray:
+    """`scores` (..., n_tags), with every tag that opens an entity set to
+    NEVER where `closed` (the leading shape of `scores`) is True, in place: as
+    in spaCy's `ner`, no entity starts on a whitespace token."""
+    scores[closed[..., None] & begin_mask(placeholder_tags(scores.shape[-1], scheme))] = NEVER
+    return scores
+
 
 class Marginals(NamedTuple):
     log_z: numpy.ndarray  # (n_docs,) log-partition of each doc

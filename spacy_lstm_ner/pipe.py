@@ -3,23 +3,23 @@ from itertools import islice
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import numpy
-import srsly
 from spacy.attrs import IS_SPACE
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import ensure_path, minibatch
+from spacy.util import minibatch
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
 from .calibration import NothingToCalibrate, calibration_error, fit_temperature
 from .confidence import ScoredSpans, score_entities
-from .gold import aligned_biluo
+from .gold import gold_tag_ids
 from .heads import head_for
 from .losses import InfeasibleGold
 from .resize import forget_resized_state, resize_tags, resized_layers
-from .tags import batch_entity_offsets, from_biluo, tag_names, validate_scheme
+from .serialization import CheckedLoading
+from .tags import batch_entity_offsets, tag_names, validate_scheme
 
 default_model_config = """
 [model]
@@ -104,7 +104,7 @@ class BestPaths(NamedTuple):
     tag_index: Optional[numpy.ndarray]  # each of `tags`' index in the component's tags; None: the same
 
 
-class LSTMEntityRecognizer(TrainablePipe):
+class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
     """Tag every token (BILUO or IOB), decode the best valid tag sequence and
     set the entities it spells on `doc.ents`, and each entity's probability
     under the model in `doc.spans[spans_key].attrs["scores"]`. The model is a
@@ -288,8 +288,8 @@ class LSTMEntityRecognizer(TrainablePipe):
         annotation contribute nothing."""
         examples = list(examples)
         validate_examples(examples, "LSTMEntityRecognizer.get_loss")
-        tag_ids = {tag: i for i, tag in enumerate(self.tags)}
-        truths = [self._gold_tag_ids(eg, tag_ids) for eg in examples]
+        tags = self.tags
+        truths = [gold_tag_ids(eg, tags, self.cfg["scheme"], self.name) for eg in examples]
         try:
             d_scores, loss = self.head.loss(scores, truths)
         except InfeasibleGold as error:
@@ -304,22 +304,6 @@ class LSTMEntityRecognizer(TrainablePipe):
                 "the learning rate or set [training.optimizer] grad_clip."
             )
         return loss, d_scores
-
-    def _gold_tag_ids(self, example: Example, tag_ids: Dict[str, int]) -> numpy.ndarray:
-        """Gold tag id per predicted token, -1 where the gold tag is missing."""
-        gold_tags = from_biluo(aligned_biluo(example), self.cfg["scheme"])
-        ids = numpy.full((len(gold_tags),), -1, dtype="int64")
-        for i, tag in enumerate(gold_tags):
-            if tag is None or tag == "-":
-                continue
-            if tag not in tag_ids:
-                raise ValueError(
-                    f"Gold tag {tag!r} in the doc {example.reference.text[:60]!r} "
-                    f"is not one of {self.name}'s labels {list(self.labels)}: add "
-                    "the label at initialize."
-                )
-            ids[i] = tag_ids[tag]
-        return ids
 
     def calibrate(self, examples: Iterable[Example], *, batch_size: int = 256) -> Dict[str, float]:
         """Fit the temperature of the entity probabilities on held-out
@@ -405,69 +389,9 @@ class LSTMEntityRecognizer(TrainablePipe):
         if not isinstance(label, str) or not label.strip():
             raise ValueError(f"{self.name} labels must be non-empty strings, got {label!r}.")
 
-    def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "LSTMEntityRecognizer":
-        """Load from bytes; damaged or mismatched bytes raise an error that says which part."""
-        scheme = self.cfg["scheme"]
-        try:
-            super().from_bytes(bytes_data, exclude=exclude)
-        except _LOAD_ERRORS as error:
-            where = _damaged_part(
-                lambda: srsly.json_loads(srsly.msgpack_loads(bytes_data)["cfg"]),
-                "the bytes' cfg",
-                "the bytes' model",
-            )
-            raise ValueError(f"Cannot load {self.name}: {where} ({type(error).__name__}: {error}).") from error
-        self._check_loaded("the bytes given", scheme)
-        return self
-
-    def from_disk(self, path, *, exclude=tuple()) -> "LSTMEntityRecognizer":
-        """Load from a directory; a missing, damaged or mismatched file raises
-        an error that names it."""
-        path = ensure_path(path)
-        scheme = self.cfg["scheme"]
-        for name in ("cfg", "model"):
-            if name not in exclude and not (path / name).exists():
-                raise ValueError(f"Cannot load {self.name}: {path / name} is missing.")
-        try:
-            super().from_disk(path, exclude=exclude)
-        except _LOAD_ERRORS as error:
-            where = _damaged_part(
-                lambda: srsly.read_json(path / "cfg"), str(path / "cfg"), str(path / "model")
-            )
-            raise ValueError(f"Cannot load {self.name}: {where} ({type(error).__name__}: {error}).") from error
-        self._check_loaded(str(path / "model"), scheme)
-        return self
-
-    def _check_loaded(self, source: str, built_with: str) -> None:
-        """The loaded weights score this component's tags, in the scheme it was built with."""
-        if self.cfg["scheme"] != built_with:
-            raise ValueError(
-                f"{self.name} was built with scheme {built_with!r} but {source} holds a "
-                f"{self.cfg['scheme']!r} component: build it with scheme = {self.cfg['scheme']!r}."
-            )
-        n_out = self.model.get_ref("output_layer").maybe_get_dim("nO")
-        if n_out is not None and n_out != len(self.tags):
-            raise ValueError(
-                f"{self.name}'s model in {source} scores {n_out} tags, but its labels "
-                f"{list(self.labels)} make {len(self.tags)} {self.cfg['scheme']} tags: "
-                "the weights and the labels come from different pipelines."
-            )
-
 
 def _are_references(example: Example, spans: List[Tuple[int, int, str]]) -> List[bool]:
     """Whether each predicted (start, end, label) is one of the reference's entities, by characters."""
     doc = example.predicted
     references = {(ent.start_char, ent.end_char, ent.label_) for ent in example.reference.ents}
     return [(doc[start].idx, doc[end - 1].idx + len(doc[end - 1]), label) in references for start, end, label in spans]
-
-
-_LOAD_ERRORS = (ValueError, TypeError, KeyError, RuntimeError, EOFError, OSError)
-
-
-def _damaged_part(read_cfg: Callable[[], object], cfg_name: str, model_name: str) -> str:
-    """Which part failed to load: the cfg, if it does not parse, else the model."""
-    try:
-        read_cfg()
-    except _LOAD_ERRORS:
-        return f"{cfg_name} is damaged"
-    return f"{model_name} is damaged or does not fit this component's config"

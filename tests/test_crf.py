@@ -8,6 +8,7 @@ import spacy
 from spacy.util import make_tempdir
 from thinc.api import NumpyOps
 
+import spacy_lstm_ner.pipe
 from spacy_lstm_ner.decoding import crf_viterbi_decode
 from spacy_lstm_ner.lattice import NEVER, ChainScores, forward_backward
 from spacy_lstm_ner.layers.crf import CRFOutput, crf_layer
@@ -150,7 +151,7 @@ def test_invalid_gold_sequence_is_refused_naming_the_doc(crf_nlp, monkeypatch):
     ner = crf_nlp.get_pipe("lstm_ner")
     (example,) = make_examples(crf_nlp, [("Angela Merkel visited Paris", [])])
     broken = numpy.array([ner.tags.index(tag) for tag in ("B-PER", "O", "O", "U-GEO")])
-    monkeypatch.setattr(ner, "_gold_tag_ids", lambda eg, tag_ids: broken)
+    monkeypatch.setattr(spacy_lstm_ner.pipe, "gold_tag_ids", lambda *args: broken)
     scores = ner.model.predict([example.predicted])
     with pytest.raises(ValueError, match="'Angela Merkel visited Paris' make no valid BILUO"):
         ner.get_loss([example], scores)
