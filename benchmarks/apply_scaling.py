@@ -33,8 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from measure import machine_info
 
 from spacy_lstm_ner.annotate import apply
-from spacy_lstm_ner.annotate.worker import _pipelines as worker_pipelines
-from spacy_lstm_ner.annotate.worker import annotate_shard
+from spacy_lstm_ner.annotate.worker import annotate_shard, unload_pipelines
 
 SYSTEMS = [
     ("nlp.pipe", 1),
@@ -134,7 +133,7 @@ def measure_nlp_pipe_shard_writer(args, n: int) -> dict:
     """A Dask worker's tasks run one after another in this process, without Dask:
     `nlp.pipe` over each shard's texts, the docs written as the worker writes them,
     and the bytes to the shard's file."""
-    worker_pipelines.clear()  # loaded by an earlier pass: start-up loads it again
+    unload_pipelines()  # loaded by an earlier pass: start-up loads it again
     start = time.perf_counter()
     texts = read_texts(args)
     annotate_shard(args.model, None, [("texts", texts[:1])], args.batch_size)  # loads the pipeline

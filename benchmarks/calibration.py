@@ -22,12 +22,10 @@ import numpy
 import spacy
 import torch
 from measure import machine_info, read_docs
-from spacy.training import Corpus
 from suites import BILSTM, System
 from train import prepare_corpus, train_system
 
-from spacy_lstm_ner.calibrate import processed_examples
-from spacy_lstm_ner.calibration import calibration_error, reliability
+from spacy_lstm_ner.calibration import calibrate_pipeline, calibration_error, reliability
 
 SYSTEMS = {
     "spacy_beam_ner": System(
@@ -124,7 +122,7 @@ def lstm_ner_calibration(model: str, gold: list, dev_path: Path, args) -> Dict[s
     ner = nlp.get_pipe("lstm_ner")
     ner.cfg["temperature"] = 1.0
     raw = summary(*lstm_ner_outcomes(nlp, gold, args.batch_size))
-    fit = ner.calibrate(processed_examples(nlp, list(Corpus(dev_path)(nlp)), "lstm_ner"), batch_size=args.batch_size)
+    fit = calibrate_pipeline(nlp, dev_path, "lstm_ner", batch_size=args.batch_size)
     calibrated = summary(*lstm_ner_outcomes(nlp, gold, args.batch_size))
     texts = [doc.text for doc in gold]
     without = spacy.load(model, config={"components": {"lstm_ner": {"score_ents": False}}})

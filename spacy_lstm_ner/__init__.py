@@ -1,10 +1,9 @@
 """A recurrent (LSTM / BiLSTM) named-entity tagger for spaCy pipelines."""
 from .architectures import build_bilstm_crf_tagger, build_bilstm_tagger
+from .callbacks import make_check_dev_labels, make_resume_from
 from .crf import CRFLoss, CRFOutput
-from .dev_labels import make_check_dev_labels
 from .losses import TagNLL
 from .pipe import LSTMEntityRecognizer, make_lstm_ner
-from .resume import make_resume_from
 from .scorer import make_masked_accuracy_scorer, score_lstm_ner
 
 __all__ = [

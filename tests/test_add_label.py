@@ -12,7 +12,7 @@ from spacy.training import Example
 from spacy.util import make_tempdir
 from thinc.api import Adam
 
-from spacy_lstm_ner.convert import read_gmb_csv, sentence_to_doc
+from convert_gmb import read_gmb_csv, sentence_to_doc
 from util import (
     GMB_CSV,
     ROOT,

@@ -141,7 +141,7 @@ def test_model_loads_once_per_worker_with_one_torch_thread(models, cluster, tmp_
     def loaded():
         import torch
 
-        return sorted(id(nlp) for nlp in worker._pipelines.values()), torch.get_num_threads()
+        return sorted(id(nlp) for nlp in worker.loaded_pipelines()), torch.get_num_threads()
 
     with distributed.Client(cluster) as client:
         for run in range(2):
@@ -162,10 +162,10 @@ def test_local_cluster_workers_keep_glibc_malloc_settings_and_run_no_profiler(mo
     process, and its profiler would sample the workers' stacks: both slow lstm_ner."""
     import dask
 
-    from spacy_lstm_ner.annotate.runner import _client
+    from spacy_lstm_ner.annotate.runner import dask_client
 
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "123")
-    with _client(distributed, None, 1) as client:
+    with dask_client(n_workers=1) as client:
         assert list(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == [None]
         assert list(client.run(dask.config.get, "distributed.worker.profile.enabled").values()) == [False]
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "123"

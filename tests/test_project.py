@@ -19,8 +19,8 @@ VARS = [
 
 
 def make_project(tmp: Path) -> Path:
-    """A fresh copy of the project in `tmp`: project.yml, a tiny config, the first
-    sentences of the corpus and a four-word vectors file, nothing run yet."""
+    """A fresh copy of the project in `tmp`: project.yml, its scripts, a tiny config,
+    the first sentences of the corpus and a four-word vectors file, nothing run yet."""
     shutil.copy(ROOT / "project.yml", tmp)
     (tmp / "configs").mkdir()
     config = Config().from_disk(ROOT / "configs" / "bilstm.cfg", interpolate=False)
@@ -29,6 +29,7 @@ def make_project(tmp: Path) -> Path:
     config["components"]["lstm_ner"]["model"]["hidden_width"] = 16
     config["components"]["lstm_ner"]["model"]["embed"]["widths"] = [8, 4, 4, 4]
     config.to_disk(tmp / "configs" / "tiny.cfg", interpolate=False)
+    shutil.copytree(ROOT / "scripts", tmp / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
     write_gmb_slice(tmp / "slice.csv", N_SENTENCES)
     vectors = ["4 3", "the 0.1 0.2 0.3", "of 0.3 0.2 0.1", "iraq -0.5 0.5 0.0", "said 0.0 0.1 -0.1"]
     (tmp / "vectors.txt").write_text("\n".join(vectors) + "\n", encoding="utf8")
@@ -137,8 +138,7 @@ def test_conll_workflow_scores_seen_and_unseen_test_mentions(project):
     (project / "assets" / "conll").mkdir(parents=True)
     for split in ("train", "valid", "test"):
         (project / "assets" / "conll" / f"{split}.txt").write_text(CONLL)
-    for folder in ("benchmarks", "scripts"):
-        shutil.copytree(ROOT / folder, project / folder)
+    shutil.copytree(ROOT / "benchmarks", project / "benchmarks")
     glove = ["the 0.1 0.2 0.3", "sharon 0.3 0.2 0.1", "miami -0.5 0.5 0.0", "nations 0.0 0.1 -0.1"]
     (project / "glove.txt").write_text("\n".join(glove) + "\n", encoding="utf8")
     output = project_run(project, "conll", *VARS, "--vars.conll_config", "tiny", "--vars.glove_txt", "glove.txt")

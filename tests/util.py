@@ -165,10 +165,10 @@ def project_run(project_dir, command, *overrides):
 
 
 def run_convert(*args, check=True):
-    """`python -m spacy_lstm_ner.convert *args`."""
-    return run_python("-m", "spacy_lstm_ner.convert", *args, check=check, timeout=120)
+    """`python scripts/convert_gmb.py *args`."""
+    return run_python(ROOT / "scripts" / "convert_gmb.py", *args, check=check, timeout=120)
 
 
 def run_case_keys(path):
-    """`python -m spacy_lstm_ner.case_keys path`, whatever its exit status."""
-    return run_python("-m", "spacy_lstm_ner.case_keys", path, check=False)
+    """`python scripts/case_keys.py path`, whatever its exit status."""
+    return run_python(ROOT / "scripts" / "case_keys.py", path, check=False)

@@ -88,7 +88,7 @@ def apply(
     if scheduler is None:
         _check_model_here(model, code)
     start = time.perf_counter()
-    with _client(distributed, scheduler, n_workers) as client:
+    with dask_client(scheduler, n_workers) as client:
         meta = _model_meta(client, model, code_arg)
         startup = time.perf_counter() - start
         settings = {
@@ -191,7 +191,11 @@ def default_n_workers() -> int:
 
 
 @contextmanager
-def _client(distributed, scheduler: Optional[str], n_workers: Optional[int]) -> Iterator:
+def dask_client(scheduler: Optional[str] = None, n_workers: Optional[int] = None) -> Iterator:
+    """A Dask client of the cluster at `scheduler`, once a worker has joined it; without
+    `scheduler`, of a local cluster of `n_workers` processes (default: one per core) with
+    one thread each and the worker settings of `_local_worker_settings`, stopped on exit."""
+    distributed = import_distributed()
     if scheduler is not None:
         with distributed.Client(scheduler) as client:
             try:

@@ -40,6 +40,18 @@ def model_meta(model: str, code: Optional[str]) -> dict:
     return {"lang": meta.get("lang"), "name": meta.get("name"), "version": meta.get("version")}
 
 
+def loaded_pipelines() -> List[Language]:
+    """The pipelines this process has loaded: one per model (and code file)."""
+    with _lock:
+        return list(_pipelines.values())
+
+
+def unload_pipelines() -> None:
+    """Forget the pipelines this process has loaded: the next task loads its model again."""
+    with _lock:
+        _pipelines.clear()
+
+
 def decode_payload(payload: Payload, vocab: Vocab) -> List[Union[str, Doc]]:
     """The texts and Docs of a shard, in order, Docs in `vocab`."""
     items: List[Union[str, Doc]] = []

@@ -1,6 +1,7 @@
-"""Let the capitalised forms of a lowercased vectors table's words find their rows.
+"""Let the capitalised forms of a lowercased vectors table's words find their rows:
+the second step of the project's `vectors` and `vectors-glove` commands.
 
-    python -m spacy_lstm_ner.case_keys VECTORS_DIR
+    python scripts/case_keys.py VECTORS_DIR
 
 A table of lowercased words (GloVe 6B, say) made by `spacy init vectors` is looked
 up by each token's ORTH, so `Iraq` and `IRAQ` find no vector. `spacy init vectors
@@ -10,12 +11,12 @@ adds, as spaCy's own `en_core_web_lg` does, the Title-case and UPPER-case forms 
 every word as further keys of the word's row: no new rows, and nothing to
 remember when the table is saved with a pipeline.
 """
-import sys
 from pathlib import Path
 
 import spacy
 import typer
 from spacy.vectors import Vectors
+from wasabi import msg
 
 
 def add_case_keys(vectors: Vectors, strings) -> int:
@@ -40,16 +41,14 @@ def main(
     """Add the Title- and UPPER-case forms of every word of a vectors table as keys of its row."""
     nlp = spacy.load(vectors_dir)
     if nlp.vocab.vectors.mode != "default":
-        print(
-            f"error: {vectors_dir} holds a {nlp.vocab.vectors.mode} table; only "
-            "default-mode tables have keys to add",
-            file=sys.stderr,
+        msg.fail(
+            f"{vectors_dir} holds a {nlp.vocab.vectors.mode} table; only default-mode tables have keys to add",
+            exits=1,
         )
-        raise typer.Exit(1)
     added = add_case_keys(nlp.vocab.vectors, nlp.vocab.strings)
     nlp.to_disk(vectors_dir)
     n_rows = nlp.vocab.vectors.shape[0]
-    print(f"Added {added:,} case forms to the {n_rows:,} rows of {vectors_dir}.", file=sys.stderr)
+    msg.good(f"Added {added:,} case forms to the {n_rows:,} rows of {vectors_dir}.")
 
 
 if __name__ == "__main__":

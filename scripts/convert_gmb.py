@@ -1,6 +1,7 @@
-"""Convert the GMB entity corpus (`ner_dataset.csv[.gz]`) to spaCy `.spacy` files.
+"""Convert the GMB entity corpus (`ner_dataset.csv[.gz]`) to spaCy `.spacy` files:
+the project's `convert` command.
 
-    python -m spacy_lstm_ner.convert INPUT OUTPUT_DIR [--splits ...] [--encoding cp1252]
+    python scripts/convert_gmb.py INPUT OUTPUT_DIR [--splits ...] [--encoding cp1252]
 
 One `Doc` per sentence: the Word column as words, POS as `token.tag_`, and the IOB2
 Tag column as `doc.ents` with the corpus' own labels (`geo`, `per`, ...). Sentences go
@@ -10,7 +11,6 @@ sentences (the last of which the corpus cuts off mid-sentence).
 import csv
 import gzip
 import re
-import sys
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,7 +21,7 @@ import spacy
 import typer
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
-from wasabi import table
+from wasabi import msg
 
 HEADER = ["Sentence #", "Word", "POS", "Tag"]
 DEFAULT_SPLITS = "train:1-38367,dev:38368-43163,test:43164-47959"
@@ -168,7 +168,6 @@ def convert(
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     for name, docbin in bins.items():
         docbin.to_disk(Path(output_dir) / f"{name}.spacy")
-    _print_summary(stats, ranges, output_dir)
     return stats
 
 
@@ -212,7 +211,7 @@ def _warn_repairs(path: PathLike, lines: List[int]) -> None:
 def _progress(rows: int, added: int) -> int:
     total = rows + added
     if total // PROGRESS_EVERY > rows // PROGRESS_EVERY:
-        print(f"{total // PROGRESS_EVERY * PROGRESS_EVERY:,} rows read", file=sys.stderr)
+        msg.text(f"{total // PROGRESS_EVERY * PROGRESS_EVERY:,} rows read")
     return total
 
 
@@ -222,12 +221,10 @@ def _print_summary(stats: ConversionStats, ranges: Splits, output_dir: PathLike)
         for (name, (first, last)), counts in zip(ranges.items(), stats.splits.values())
     ]
     header = ("file", "sentence ids", *COUNTS)
-    aligns = ("l", "l", "r", "r", "r")
-    print(table(data, header=header, divider=True, aligns=aligns), file=sys.stderr)
-    print(
+    msg.table(data, header=header, divider=True, aligns=("l", "l", "r", "r", "r"))
+    msg.good(
         f"Wrote {output_dir}. Skipped {stats.skipped:,} sentences outside all splits; "
-        f"repaired {stats.repairs:,} I- tags.",
-        file=sys.stderr,
+        f"repaired {stats.repairs:,} I- tags."
     )
 
 
@@ -243,10 +240,10 @@ def main(
 ) -> None:
     """Convert a GMB entity CSV to spaCy DocBin files, one per split."""
     try:
-        convert(input_path, output_dir, splits, encoding)
+        stats = convert(input_path, output_dir, splits, encoding)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise typer.Exit(1)
+        msg.fail(str(error), exits=1)
+    _print_summary(stats, parse_splits(splits), output_dir)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""Calibrate the entity probabilities of a trained pipeline's lstm_ner on held-out data.
-
-    python -m spacy_lstm_ner.calibrate MODEL DEV_PATH [--component lstm_ner] [--output DIR]
+"""`python -m spacy_lstm_ner calibrate MODEL DEV_PATH [--component lstm_ner] [--output DIR]`:
+calibrate the entity probabilities of a trained pipeline's lstm_ner on held-out data
+with `spacy_lstm_ner.calibration.calibrate_pipeline`.
 
 Fits one temperature, which divides every score of the model before the
 probabilities are computed (so the best path, and the entities, stay the same),
@@ -9,25 +9,18 @@ it in the component's cfg and saves the pipeline (in place unless --output).
 Prints the expected calibration error on DEV_PATH before and after.
 """
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import spacy
 import typer
-from spacy.training import Corpus, Example
 from wasabi import msg
 
-from .calibration import NothingToCalibrate
+from ..calibration import NothingToCalibrate, calibrate_pipeline
+from .app import app
 
 
-def processed_examples(nlp, examples: List[Example], name: str) -> List[Example]:
-    """`examples` whose predicted docs ran through the components before `name`."""
-    before = nlp.pipe_names[: nlp.pipe_names.index(name)]
-    with nlp.select_pipes(enable=before):
-        docs = list(nlp.pipe(eg.predicted for eg in examples))
-    return [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
-
-
-def main(
+@app.command("calibrate")
+def calibrate_cli(
     model: str = typer.Argument(..., help="Pipeline directory or installed package with an lstm_ner component"),
     dev_path: Path = typer.Argument(..., help="Held-out .spacy file (not the test set)", exists=True, dir_okay=False),
     component: str = typer.Option("lstm_ner", "--component", "-c", help="Name of the lstm_ner component"),
@@ -40,10 +33,9 @@ def main(
         msg.fail(f"{model} has no component {component!r}: its components are {nlp.pipe_names}.", exits=1)
     if output is None and not Path(model).is_dir():
         msg.fail(f"{model} is not a directory: give --output, where to save the calibrated pipeline.", exits=1)
-    examples = processed_examples(nlp, list(Corpus(dev_path)(nlp)), component)
     destination = output or Path(model)
     try:
-        result = nlp.get_pipe(component).calibrate(examples, batch_size=batch_size)
+        result = calibrate_pipeline(nlp, dev_path, component, batch_size=batch_size)
     except NothingToCalibrate as error:
         nlp.to_disk(destination)
         msg.warn(f"{error} The temperature stays {nlp.get_pipe(component).cfg['temperature']}; saved to {destination}.")
@@ -59,7 +51,3 @@ def main(
         title=f"{component} calibrated on {dev_path}",
     )
     msg.good(f"Saved the calibrated pipeline to {destination}")
-
-
-if __name__ == "__main__":
-    typer.run(main)
