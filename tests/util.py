@@ -1,6 +1,7 @@
 """Helpers shared by the tests: the toy corpus, small model configs, training in
 process, corpus and vectors writers, and runners for `python -m ...` subprocesses."""
 import gzip
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,8 @@ import numpy
 import spacy
 from spacy.tokens import DocBin
 from spacy.training import Example
+
+from spacy_lstm_ner.lattice import restrict
 
 ROOT = Path(__file__).parent.parent
 CONFIG = ROOT / "configs" / "bilstm.cfg"
@@ -172,3 +175,34 @@ def run_convert(*args, check=True):
 def run_case_keys(path):
     """`python scripts/case_keys.py path`, whatever its exit status."""
     return run_python(ROOT / "scripts" / "case_keys.py", path, check=False)
+
+
+# Brute force over every tag path, the reference of the lattice and decoding tests.
+
+
+def random_chain(rng, n_tags, forbid=0.3):
+    valid = rng.random((n_tags, n_tags)) > forbid
+    valid_start, valid_end = numpy.ones(n_tags, bool), numpy.ones(n_tags, bool)
+    valid_start[0] = valid_end[-1] = False
+    return restrict(rng.normal(size=n_tags), rng.normal(size=(n_tags, n_tags)), rng.normal(size=n_tags), valid_start, valid, valid_end)
+
+
+def path_score(emissions, chain, path):
+    score = chain.start[path[0]] + chain.end[path[-1]] + emissions[numpy.arange(len(path)), path].sum()
+    return score + sum(chain.transitions[a, b] for a, b in zip(path, path[1:]))
+
+
+def all_paths(n_tokens, n_tags):
+    return [numpy.array(p) for p in itertools.product(range(n_tags), repeat=n_tokens)]
+
+
+def brute_force(emissions, chain):
+    """log Z and tag marginals by enumerating every path; forbidden ones weigh 0."""
+    paths = all_paths(len(emissions), emissions.shape[1])
+    scores = numpy.array([path_score(emissions, chain, p) for p in paths])
+    log_z = numpy.logaddexp.reduce(scores)
+    weights = numpy.exp(scores - log_z)
+    marginals = numpy.zeros(emissions.shape)
+    for path, weight in zip(paths, weights):
+        marginals[numpy.arange(len(path)), path] += weight
+    return log_z, marginals, paths, scores
