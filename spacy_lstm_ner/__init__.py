@@ -1,9 +1,10 @@
 """A recurrent (LSTM / BiLSTM) named-entity tagger for spaCy pipelines."""
 from .architectures import build_bilstm_crf_tagger, build_bilstm_tagger
 from .callbacks import make_check_dev_labels, make_resume_from
+from .factory import make_lstm_ner
 from .layers import CRFOutput
 from .losses import CRFLoss, TagNLL
-from .pipe import LSTMEntityRecognizer, make_lstm_ner
+from .pipe import LSTMEntityRecognizer
 from .scorer import make_masked_accuracy_scorer, score_lstm_ner
 
 __all__ = [

@@ -291,3 +291,16 @@ def _check_feature_attrs(embed: Model, owner: str) -> None:
 def _check_positive(name: str, value: int, owner: str) -> None:
     if value < 1:
         raise ValueError(f"{owner} {name} must be a positive integer, got {value!r}.")
+
+
+def check_static_vectors(model: Model, vocab, name: str) -> None:
+    """Refuse a model that embeds static vectors when `vocab` has no vectors
+    table; the error names the component `name` and the fix."""
+    uses_vectors = any(node.name == "static_vectors" for node in model.walk())
+    if uses_vectors and vocab.vectors.shape[0] == 0:
+        raise ValueError(
+            f"{name}'s model embeds static vectors (include_static_vectors = "
+            "true), but the vocab has no vectors table: give one in [initialize] "
+            "vectors, e.g. --paths.vectors corpus/vectors from `spacy project run "
+            "vectors`, or set include_static_vectors = false."
+        )

@@ -3,7 +3,7 @@ measures it, the temperature fit that improves it, and the fit of a trained
 pipeline's component on a held-out corpus."""
 import math
 from pathlib import Path
-from typing import Callable, Dict, List, Union
+from typing import Any, Callable, Dict, List, Tuple, Union
 
 import numpy
 from spacy.language import Language
@@ -68,6 +68,46 @@ def fit_temperature(
             b = low + ratio * (high - low)
             loss_b = log_loss(b)
     return math.exp((low + high) / 2)
+
+
+def fit_entity_temperature(
+    batches: List[Tuple[List[Example], Any]],
+    entity_probabilities: Callable[[Any, float], numpy.ndarray],
+    temperature: float,
+    no_entity: str,
+) -> Dict[str, float]:
+    """The temperature that minimizes the log-loss of "this predicted entity
+    is right" (same start, end and label as a reference entity) over batches
+    of (examples, their best paths), whose entities' probabilities at a
+    temperature `entity_probabilities(paths, temperature)` gives; the number
+    of entities and the expected calibration error at `temperature` and at the
+    fitted one. Raises NothingToCalibrate, saying `no_entity`, when there is no entity."""
+    correct = [
+        right
+        for examples, paths in batches
+        for example, entities in zip(examples, paths.entities)
+        for right in are_references(example, entities)
+    ]
+    if not correct:
+        raise NothingToCalibrate(f"{no_entity}: nothing to calibrate on.")
+
+    def probabilities(value: float) -> numpy.ndarray:
+        return numpy.concatenate([entity_probabilities(paths, value) for _, paths in batches])
+
+    fitted = round(fit_temperature(probabilities, correct), 6)
+    return {
+        "temperature": fitted,
+        "n_entities": len(correct),
+        "ece_before": calibration_error(probabilities(temperature), correct),
+        "ece_after": calibration_error(probabilities(fitted), correct),
+    }
+
+
+def are_references(example: Example, spans: List[Tuple[int, int, str]]) -> List[bool]:
+    """Whether each predicted (start, end, label) is one of the reference's entities, by characters."""
+    doc = example.predicted
+    references = {(ent.start_char, ent.end_char, ent.label_) for ent in example.reference.ents}
+    return [(doc[start].idx, doc[end - 1].idx + len(doc[end - 1]), label) in references for start, end, label in spans]
 
 
 def processed_examples(nlp: Language, examples: List[Example], name: str) -> List[Example]:

@@ -9,7 +9,15 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import numpy
 from thinc.backends import get_array_ops
 
-from .lattice import NEVER, ChainScores, Lattice, forbid_entity_starts, lattice, pad_emissions, restrict
+from .lattice import (
+    NEVER,
+    ChainScores,
+    Lattice,
+    forbid_entity_starts,
+    lattice,
+    pad_emissions,
+    restrict,
+)
 from .layers.crf import CRFOutput
 from .tags import placeholder_tags, transition_mask
 

@@ -1,5 +1,5 @@
 """Constrained Viterbi decoding of per-token tag scores, batched over docs."""
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 from thinc.backends import get_array_ops
@@ -7,6 +7,19 @@ from thinc.backends import get_array_ops
 from .lattice import NEVER, ChainScores, forbid_entity_starts, restrict_to_scheme
 from .layers.crf import CRFOutput
 from .tags import placeholder_tags, transition_mask
+
+
+class BestPaths(NamedTuple):
+    """The model's scores for a batch and the best valid tag path of each doc,
+    over the tags it may predict: a label added after training is left out
+    until an update has shown it an example."""
+
+    scores: object  # the model's output, over `tags`
+    spaces: List[numpy.ndarray]  # which tokens are whitespace, per doc
+    tag_ids: List[numpy.ndarray]  # indices into `tags`
+    entities: List[List[Tuple[int, int, str]]]
+    tags: Tuple[str, ...]
+    tag_index: Optional[numpy.ndarray]  # each of `tags`' index in the component's tags; None: the same
 
 
 def softmax_decode(

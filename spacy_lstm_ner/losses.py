@@ -7,7 +7,13 @@ from thinc.backends import get_array_ops
 from thinc.loss import Loss
 from thinc.types import Floats2d, Ints1d
 
-from .lattice import NEVER, ChainScores, forward_backward, pad_emissions, restrict_to_scheme
+from .lattice import (
+    NEVER,
+    ChainScores,
+    forward_backward,
+    pad_emissions,
+    restrict_to_scheme,
+)
 from .layers.crf import CRFOutput
 
 

@@ -12,8 +12,10 @@ from spacy.util import minibatch
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
-from .calibration import NothingToCalibrate, calibration_error, fit_temperature
+from .architectures import check_static_vectors
+from .calibration import fit_entity_temperature
 from .confidence import ScoredSpans, score_entities
+from .decoding import BestPaths
 from .gold import gold_tag_ids
 from .heads import head_for
 from .losses import InfeasibleGold
@@ -38,70 +40,12 @@ rows = [5000, 1000, 2500, 2500]
 DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
 
 
-@Language.factory(
-    "lstm_ner",
-    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
-    default_config={
-        "model": DEFAULT_MODEL,
-        "scheme": "BILUO",
-        "overwrite_ents": False,
-        "score_ents": True,
-        "spans_key": None,
-        "threshold": None,
-        "scorer": {"@scorers": "spacy_lstm_ner.masked_accuracy_scorer.v2"},
-    },
-    default_score_weights={
-        "ents_f": 1.0,
-        "ents_p": 0.0,
-        "ents_r": 0.0,
-        "ents_per_type": None,
-        "ner_tag_acc": 0.0,
-        "ner_entity_tag_acc": 0.0,
-    },
-)
-def make_lstm_ner(
-    nlp: Language,
-    name: str,
-    model: Model,
-    scheme: str,
-    overwrite_ents: bool,
-    score_ents: bool,
-    spans_key: Optional[str],
-    threshold: Optional[float],
-    scorer: Optional[Callable],
-) -> "LSTMEntityRecognizer":
-    return LSTMEntityRecognizer(
-        nlp.vocab,
-        model,
-        name,
-        scheme=scheme,
-        overwrite_ents=overwrite_ents,
-        score_ents=score_ents,
-        spans_key=spans_key,
-        threshold=threshold,
-        scorer=scorer,
-    )
-
-
 class Predictions(NamedTuple):
     """What `LSTMEntityRecognizer.predict` gives `set_annotations`, per doc."""
 
     tag_ids: List[numpy.ndarray]  # the best valid tag sequence
     entities: List[List[Tuple[int, int, str]]]  # the entities it spells, as token offsets
     scored: Optional[List[ScoredSpans]]  # None without score_ents; its entities (and, with a threshold, other likely spans) with probabilities
-
-
-class BestPaths(NamedTuple):
-    """The model's scores for a batch and the best valid tag path of each doc,
-    over the tags it may predict: a label added after training is left out
-    until an update has shown it an example."""
-
-    scores: object  # the model's output, over `tags`
-    spaces: List[numpy.ndarray]  # which tokens are whitespace, per doc
-    tag_ids: List[numpy.ndarray]  # indices into `tags`
-    entities: List[List[Tuple[int, int, str]]]
-    tags: Tuple[str, ...]
-    tag_index: Optional[numpy.ndarray]  # each of `tags`' index in the component's tags; None: the same
 
 
 class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
@@ -314,31 +258,22 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         the number of entities and the expected calibration error before and after."""
         examples = list(examples)
         validate_examples(examples, "LSTMEntityRecognizer.calibrate")
-        scheme = self.cfg["scheme"]
-        batches, correct = [], []
-        for batch in minibatch(examples, batch_size):
-            docs = [eg.predicted for eg in batch]
-            if not any(len(doc) for doc in docs):
-                continue
-            batches.append(self._best_paths(docs))
-            for eg, doc_entities in zip(batch, batches[-1].entities):
-                correct += _are_references(eg, doc_entities)
-        if not correct:
-            raise NothingToCalibrate(f"{self.name} predicts no entity in the {len(examples)} examples given: nothing to calibrate on.")
+        batches = [
+            (batch, self._best_paths([eg.predicted for eg in batch]))
+            for batch in minibatch(examples, batch_size)
+            if any(len(eg.predicted) for eg in batch)
+        ]
+        fitted = fit_entity_temperature(
+            batches, self._entity_probabilities, self.cfg["temperature"], f"{self.name} predicts no entity in the {len(examples)} examples given"
+        )
+        self.cfg["temperature"] = fitted["temperature"]
+        return fitted
 
-        def probabilities(temperature: float) -> numpy.ndarray:
-            return numpy.concatenate([
-                doc_scored.scores
-                for paths in batches
-                for doc_scored in score_entities(
-                    self.head.weights(paths.scores, paths.spaces, temperature), paths.tag_ids, paths.entities, paths.tags, scheme
-                )
-            ])
-
-        before = calibration_error(probabilities(self.cfg["temperature"]), correct)
-        self.cfg["temperature"] = round(fit_temperature(probabilities, correct), 6)
-        after = calibration_error(probabilities(self.cfg["temperature"]), correct)
-        return {"temperature": self.cfg["temperature"], "n_entities": len(correct), "ece_before": before, "ece_after": after}
+    def _entity_probabilities(self, paths: BestPaths, temperature: float) -> numpy.ndarray:
+        """The probability of each entity of `paths` at `temperature`."""
+        weights = self.head.weights(paths.scores, paths.spaces, temperature)
+        scored = score_entities(weights, paths.tag_ids, paths.entities, paths.tags, self.cfg["scheme"])
+        return numpy.concatenate([doc_scored.scores for doc_scored in scored])
 
     def initialize(
         self,
@@ -368,30 +303,13 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
                 f"{self.name} found no entity labels: the training examples carry "
                 "no entities and no labels were given at initialize."
             )
-        self._check_vectors()
+        check_static_vectors(self.model, self.vocab, self.name)
         doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
         for ref in ("output_layer", "crf"):
             if self.model.has_ref(ref):
                 self.model.get_ref(ref).set_dim("nO", len(self.tags), force=True)
         self.model.initialize(X=doc_sample)
 
-    def _check_vectors(self) -> None:
-        uses_vectors = any(node.name == "static_vectors" for node in self.model.walk())
-        if uses_vectors and self.vocab.vectors.shape[0] == 0:
-            raise ValueError(
-                f"{self.name}'s model embeds static vectors (include_static_vectors = "
-                "true), but the vocab has no vectors table: give one in [initialize] "
-                "vectors, e.g. --paths.vectors corpus/vectors from `spacy project run "
-                "vectors`, or set include_static_vectors = false."
-            )
-
     def _check_label(self, label: str) -> None:
         if not isinstance(label, str) or not label.strip():
             raise ValueError(f"{self.name} labels must be non-empty strings, got {label!r}.")
-
-
-def _are_references(example: Example, spans: List[Tuple[int, int, str]]) -> List[bool]:
-    """Whether each predicted (start, end, label) is one of the reference's entities, by characters."""
-    doc = example.predicted
-    references = {(ent.start_char, ent.end_char, ent.label_) for ent in example.reference.ents}
-    return [(doc[start].idx, doc[end - 1].idx + len(doc[end - 1]), label) in references for start, end, label in spans]

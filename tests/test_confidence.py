@@ -325,19 +325,6 @@ def test_calibrate_changes_scores_not_entities_and_is_saved(head_nlp):
         assert spacy.load(path).get_pipe("lstm_ner").cfg["temperature"] == pytest.approx(result["temperature"], rel=1e-9)
 
 
-def test_calibrate_command_fits_and_saves(trained_nlp):
-    with make_tempdir() as tmp:
-        trained_nlp.to_disk(tmp / "model")
-        DocBin(docs=[eg.reference for eg in make_examples(trained_nlp, [(t, e[:1]) for t, e in TRAIN_DATA])]).to_disk(tmp / "dev.spacy")
-        result = run_python("-m", "spacy_lstm_ner", "calibrate", tmp / "model", tmp / "dev.spacy", "--output", tmp / "calibrated")
-        assert "ECE after" in result.stdout
-        temperature = spacy.load(tmp / "calibrated").get_pipe("lstm_ner").cfg["temperature"]
-        assert temperature != 1.0
-        assert spacy.load(tmp / "model").get_pipe("lstm_ner").cfg["temperature"] == 1.0
-        failed = run_python("-m", "spacy_lstm_ner", "calibrate", tmp / "model", tmp / "dev.spacy", "-c", "ner", check=False)
-        assert failed.returncode != 0 and "no component 'ner'" in failed.stdout + failed.stderr
-
-
 def test_calibrate_without_predicted_entities_says_so(trained_nlp):
     with pytest.raises(ValueError, match="predicts no entity"):
         trained_nlp.get_pipe("lstm_ner").calibrate(make_examples(trained_nlp, [("", [])]))

@@ -6,7 +6,6 @@ import numpy
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-
 INFERENCE_DTYPES = ("float32", "bfloat16", "auto")
 
 def padded_lstm(
