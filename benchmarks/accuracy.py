@@ -11,6 +11,7 @@ Writes `<name>.json` and `<name>.md`: per system and seed, dev and test entity F
 seen and the unseen test mentions, training time and steps; and each system's mean
 and spread over the seeds.
 """
+
 import argparse
 import json
 import statistics
@@ -27,33 +28,76 @@ DEFAULT_SYSTEMS = {"accuracy": "spacy_ner_accuracy,lstm_ner_bilstm_crf"}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="dir with the split's DocBins")
-    parser.add_argument("--train", default="train", help="training DocBin's name in --corpus (default train)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=Path("corpus"), help="dir with the split's DocBins"
+    )
+    parser.add_argument(
+        "--train", default="train", help="training DocBin's name in --corpus (default train)"
+    )
     parser.add_argument("--dev", default="dev", help="dev DocBin's name in --corpus (default dev)")
-    parser.add_argument("--test", default="test", help="test DocBin's name in --corpus (default test)")
-    parser.add_argument("--vectors", type=Path, default=Path("corpus/vectors"), help="static vectors of every system")
-    parser.add_argument("--suite", choices=["accuracy", "accuracy_ablation"], default="accuracy",
-                        help="accuracy: bilstm_crf.cfg and spaCy's ner; accuracy_ablation: bilstm_crf.cfg "
-                             "without each of its ingredients, scored on dev only")
-    parser.add_argument("--systems", help="comma-separated, from the suite in suites.py (default: "
-                                          "spacy_ner_accuracy,lstm_ner_bilstm_crf; all of accuracy_ablation)")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds (default 0,1,2)")
+    parser.add_argument(
+        "--test", default="test", help="test DocBin's name in --corpus (default test)"
+    )
+    parser.add_argument(
+        "--vectors",
+        type=Path,
+        default=Path("corpus/vectors"),
+        help="static vectors of every system",
+    )
+    parser.add_argument(
+        "--suite",
+        choices=["accuracy", "accuracy_ablation"],
+        default="accuracy",
+        help="accuracy: bilstm_crf.cfg and spaCy's ner; accuracy_ablation: bilstm_crf.cfg "
+        "without each of its ingredients, scored on dev only",
+    )
+    parser.add_argument(
+        "--systems",
+        help="comma-separated, from the suite in suites.py (default: "
+        "spacy_ner_accuracy,lstm_ner_bilstm_crf; all of accuracy_ablation)",
+    )
+    parser.add_argument(
+        "--seeds", default="0,1,2", help="comma-separated training seeds (default 0,1,2)"
+    )
     parser.add_argument("--spacy-seeds", help="seeds of spaCy's ner, if others than --seeds")
-    parser.add_argument("--max-seconds", type=float, default=1800.0, help="training budget of each run (default 1800)")
-    parser.add_argument("--max-steps", type=int, default=20000, help="step budget of each run (default 20000)")
-    parser.add_argument("--eval-frequency", type=int, default=500, help="dev evaluation every N steps (default 500)")
-    parser.add_argument("--gold-preproc", action="store_true", help="train and pick the best model on gold tokens")
-    parser.add_argument("--torch-threads", type=int, default=1, help="torch threads per process (default 1)")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=1800.0,
+        help="training budget of each run (default 1800)",
+    )
+    parser.add_argument(
+        "--max-steps", type=int, default=20000, help="step budget of each run (default 20000)"
+    )
+    parser.add_argument(
+        "--eval-frequency", type=int, default=500, help="dev evaluation every N steps (default 500)"
+    )
+    parser.add_argument(
+        "--gold-preproc", action="store_true", help="train and pick the best model on gold tokens"
+    )
+    parser.add_argument(
+        "--torch-threads", type=int, default=1, help="torch threads per process (default 1)"
+    )
     parser.add_argument("--name", default="accuracy", help="report name (default accuracy)")
-    parser.add_argument("--output", type=Path, default=Path("metrics"), help="where the report goes")
-    parser.add_argument("--workdir", type=Path, help="trained models and logs (default training/<name>)")
-    parser.add_argument("--reuse-training", action="store_true", help="score the runs a previous run trained again")
+    parser.add_argument(
+        "--output", type=Path, default=Path("metrics"), help="where the report goes"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="trained models and logs (default training/<name>)"
+    )
+    parser.add_argument(
+        "--reuse-training", action="store_true", help="score the runs a previous run trained again"
+    )
     args = parser.parse_args(argv)
     args.quick = False
     args.workdir = args.workdir or Path("training") / args.name
     if args.max_steps % args.eval_frequency:
-        parser.error("--max-steps must be a multiple of --eval-frequency, so training ends on a dev evaluation")
+        parser.error(
+            "--max-steps must be a multiple of --eval-frequency, so training ends on a dev evaluation"
+        )
     args.systems = args.systems or DEFAULT_SYSTEMS.get(args.suite, ",".join(SUITES[args.suite]))
     unknown = set(args.systems.split(",")) - set(SUITES[args.suite])
     if unknown:
@@ -68,9 +112,15 @@ def run_seed(name: str, seed: int, corpus: Dict[str, Path], args) -> Dict[str, A
     overrides = {**system.overrides, "system.seed": seed}
     if args.gold_preproc:
         overrides.update({"corpora.train.gold_preproc": True, "corpora.dev.gold_preproc": True})
-    trained = train_system(f"{name}/seed{seed}", system._replace(overrides=overrides), corpus, args.workdir, args)
+    trained = train_system(
+        f"{name}/seed{seed}", system._replace(overrides=overrides), corpus, args.workdir, args
+    )
     dev = evaluate_novelty(Path(trained["model"]), corpus["train"], corpus["dev"])
-    test = None if args.dev_only else evaluate_novelty(Path(trained["model"]), corpus["train"], corpus["test"])
+    test = (
+        None
+        if args.dev_only
+        else evaluate_novelty(Path(trained["model"]), corpus["train"], corpus["test"])
+    )
     keep = ("train_seconds", "train_steps", "train_words_per_second", "stopped_by", "dev_curve")
     return {"seed": seed, **{key: trained[key] for key in keep}, "dev": dev, "test": test}
 
@@ -84,7 +134,9 @@ def summary(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
             figures[f"{split}_f"] = [scores["ents_f"] for scores in scored]
             figures[f"{split}_seen_f"] = [scores["seen"]["f"] for scores in scored]
             figures[f"{split}_unseen_f"] = [scores["unseen"]["f"] for scores in scored]
-    return {key: {"mean": statistics.fmean(v), "spread": max(v) - min(v)} for key, v in figures.items()}
+    return {
+        key: {"mean": statistics.fmean(v), "spread": max(v) - min(v)} for key, v in figures.items()
+    }
 
 
 def markdown(report: Dict[str, Any]) -> str:
@@ -131,7 +183,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.output.mkdir(parents=True, exist_ok=True)
-    corpus = {split: args.corpus / f"{getattr(args, split)}.spacy" for split in ("train", "dev", "test")}
+    corpus = {
+        split: args.corpus / f"{getattr(args, split)}.spacy" for split in ("train", "dev", "test")
+    }
     systems = {}
     for name in args.systems.split(","):
         runs = []
@@ -139,10 +193,18 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         for seed in map(int, seeds.split(",")):
             print(f"Training {name}, seed {seed} ...", flush=True)
             runs.append(run_seed(name, seed, corpus, args))
-        systems[name] = {"description": SUITES[args.suite][name].description, "runs": runs, "summary": summary(runs)}
-    settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
+        systems[name] = {
+            "description": SUITES[args.suite][name].description,
+            "runs": runs,
+            "summary": summary(runs),
+        }
+    settings = {
+        key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
+    }
     report = {"settings": {**settings, "machine": machine_info()}, "systems": systems}
-    (args.output / f"{args.name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf8")
+    (args.output / f"{args.name}.json").write_text(
+        json.dumps(report, indent=2) + "\n", encoding="utf8"
+    )
     (args.output / f"{args.name}.md").write_text(markdown(report), encoding="utf8")
     print(markdown(report))
     return report

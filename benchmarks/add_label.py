@@ -13,6 +13,7 @@
 
 Writes `add_label.json` and `add_label.md` in `--output`; trained pipelines go to `--workdir`.
 """
+
 import argparse
 import json
 import random
@@ -43,7 +44,11 @@ def has_label(doc: Doc, label: str) -> bool:
 
 def bare(doc: Doc) -> Doc:
     """The doc's tokens, without annotation."""
-    return Doc(doc.vocab, words=[token.text for token in doc], spaces=[bool(token.whitespace_) for token in doc])
+    return Doc(
+        doc.vocab,
+        words=[token.text for token in doc],
+        spaces=[bool(token.whitespace_) for token in doc],
+    )
 
 
 def tuning_mix(docs: List[Doc], label: str, seed: int = 0) -> List[Doc]:
@@ -60,9 +65,14 @@ def score_types(nlp: Language, docs: List[Doc], label: str) -> Dict[str, Any]:
     """Entity P/R/F of the old types (all but `label`) and of `label`, on the docs' gold tokens."""
     predicted = list(nlp.pipe(bare(doc) for doc in docs))
     examples = [Example(pred, gold) for pred, gold in zip(predicted, docs)]
-    old = [Example(without_label(eg.predicted, label), without_label(eg.reference, label)) for eg in examples]
+    old = [
+        Example(without_label(eg.predicted, label), without_label(eg.reference, label))
+        for eg in examples
+    ]
     old_scores = Scorer.score_spans(old, "ents")
-    new_scores = (Scorer.score_spans(examples, "ents")["ents_per_type"] or {}).get(label, {"p": 0.0, "r": 0.0, "f": 0.0})
+    new_scores = (Scorer.score_spans(examples, "ents")["ents_per_type"] or {}).get(
+        label, {"p": 0.0, "r": 0.0, "f": 0.0}
+    )
     return {
         "old": {key: round(old_scores[f"ents_{key}"], 4) for key in "prf"},
         "new": {key: round(new_scores[key], 4) for key in "prf"},
@@ -70,7 +80,14 @@ def score_types(nlp: Language, docs: List[Doc], label: str) -> Dict[str, Any]:
 
 
 def fine_tune(
-    nlp: Language, docs: Iterable[Doc], label: str, *, steps: int, batch_size: int, drop: float, seed: int = 0
+    nlp: Language,
+    docs: Iterable[Doc],
+    label: str,
+    *,
+    steps: int,
+    batch_size: int,
+    drop: float,
+    seed: int = 0,
 ) -> Dict[str, float]:
     """Add `label` to the pipeline's lstm_ner and update it `steps` times on
     batches of `docs` (annotated with every type), epoch after epoch; the last loss."""
@@ -91,7 +108,17 @@ def fine_tune(
     return losses
 
 
-def add_label_run(nlp: Language, train: List[Doc], test: List[Doc], label: str, *, steps: int, batch_size: int, drop: float, seed: int = 0) -> Dict[str, Any]:
+def add_label_run(
+    nlp: Language,
+    train: List[Doc],
+    test: List[Doc],
+    label: str,
+    *,
+    steps: int,
+    batch_size: int,
+    drop: float,
+    seed: int = 0,
+) -> Dict[str, Any]:
     """Scores of a base pipeline that lacks `label`, then of the same pipeline fine-tuned on it."""
     before = score_types(nlp, test, label)
     mix = tuning_mix(train, label, seed)
@@ -99,21 +126,40 @@ def add_label_run(nlp: Language, train: List[Doc], test: List[Doc], label: str, 
     fine_tune(nlp, mix, label, steps=steps, batch_size=batch_size, drop=drop, seed=seed)
     seconds = time.perf_counter() - start
     after = score_types(nlp, test, label)
-    return {"before": before, "after": after, "tune_examples": len(mix), "tune_steps": steps, "tune_seconds": round(seconds, 1)}
+    return {
+        "before": before,
+        "after": after,
+        "tune_examples": len(mix),
+        "tune_steps": steps,
+        "tune_seconds": round(seconds, 1),
+    }
 
 
-def train_base(config: Path, corpus: Path, label: str, workdir: Path, base_steps: Optional[int], seed: int) -> Path:
+def train_base(
+    config: Path, corpus: Path, label: str, workdir: Path, base_steps: Optional[int], seed: int
+) -> Path:
     """`spacy train` on the train and dev splits without `label`; the model-best directory."""
     workdir.mkdir(parents=True, exist_ok=True)
     nlp = spacy.blank("en")
     for split in ("train", "dev"):
         docs = DocBin().from_disk(corpus / f"{split}.spacy").get_docs(nlp.vocab)
-        DocBin(docs=[without_label(doc, label) for doc in docs]).to_disk(workdir / f"{split}_without_{label}.spacy")
+        DocBin(docs=[without_label(doc, label) for doc in docs]).to_disk(
+            workdir / f"{split}_without_{label}.spacy"
+        )
     command = [
-        sys.executable, "-m", "spacy", "train", str(config), "--output", str(workdir / "base"),
-        "--paths.train", str(workdir / f"train_without_{label}.spacy"),
-        "--paths.dev", str(workdir / f"dev_without_{label}.spacy"),
-        "--system.seed", str(seed),
+        sys.executable,
+        "-m",
+        "spacy",
+        "train",
+        str(config),
+        "--output",
+        str(workdir / "base"),
+        "--paths.train",
+        str(workdir / f"train_without_{label}.spacy"),
+        "--paths.dev",
+        str(workdir / f"dev_without_{label}.spacy"),
+        "--system.seed",
+        str(seed),
     ]
     if base_steps is not None:
         command += ["--training.max_steps", str(base_steps)]
@@ -136,33 +182,57 @@ def markdown(result: Dict[str, Any]) -> str:
     ]
     for when in ("before", "after"):
         old, new = result[when]["old"], result[when]["new"]
-        rows.append(f"| {when} | {old['p']:.3f} | {old['r']:.3f} | {old['f']:.3f} | {new['p']:.3f} | {new['r']:.3f} | {new['f']:.3f} |")
+        rows.append(
+            f"| {when} | {old['p']:.3f} | {old['r']:.3f} | {old['f']:.3f} | {new['p']:.3f} | {new['r']:.3f} | {new['f']:.3f} |"
+        )
     return "\n".join(rows) + "\n"
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", type=Path, default=Path("configs/bilstm.cfg"))
-    parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="dir with train, dev and test .spacy")
-    parser.add_argument("--label", default="tim", help="the entity type the base pipeline never sees")
-    parser.add_argument("--base-steps", type=int, help="training steps of the base (default: the config's)")
-    parser.add_argument("--base", type=Path, help="a base pipeline trained without --label by an earlier run: skip step 1")
+    parser.add_argument(
+        "--corpus", type=Path, default=Path("corpus"), help="dir with train, dev and test .spacy"
+    )
+    parser.add_argument(
+        "--label", default="tim", help="the entity type the base pipeline never sees"
+    )
+    parser.add_argument(
+        "--base-steps", type=int, help="training steps of the base (default: the config's)"
+    )
+    parser.add_argument(
+        "--base",
+        type=Path,
+        help="a base pipeline trained without --label by an earlier run: skip step 1",
+    )
     parser.add_argument("--tune-steps", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path("training/add_label"))
     parser.add_argument("--output", type=Path, default=Path("metrics"))
     args = parser.parse_args(argv)
-    base = args.base or train_base(args.config, args.corpus, args.label, args.workdir, args.base_steps, args.seed)
+    base = args.base or train_base(
+        args.config, args.corpus, args.label, args.workdir, args.base_steps, args.seed
+    )
     nlp = spacy.load(base)
     training = nlp.config["training"]
     train = list(DocBin().from_disk(args.corpus / "train.spacy").get_docs(nlp.vocab))
     test = list(DocBin().from_disk(args.corpus / "test.spacy").get_docs(nlp.vocab))
     result = add_label_run(
-        nlp, train, test, args.label, steps=args.tune_steps,
-        batch_size=training["batcher"]["size"], drop=training["dropout"], seed=args.seed,
+        nlp,
+        train,
+        test,
+        args.label,
+        steps=args.tune_steps,
+        batch_size=training["batcher"]["size"],
+        drop=training["dropout"],
+        seed=args.seed,
     )
     result.update(
-        label=args.label, config=str(args.config), seed=args.seed,
+        label=args.label,
+        config=str(args.config),
+        seed=args.seed,
         base_steps=args.base_steps or training["max_steps"],
     )
     nlp.to_disk(args.workdir / "tuned")

@@ -14,6 +14,7 @@ Dask's summary times its tasks; `spacy apply`'s start-up is the time of the same
 command on one text, subtracted from its wall time. Writes NAME.json, NAME.md and
 NAME.png to --output (default metrics/, NAME apply_scaling).
 """
+
 import argparse
 import json
 import os
@@ -53,13 +54,18 @@ def main() -> None:
     parser.add_argument("--min-words", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--docs-per-shard", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=1, help="passes over all systems; the median is kept")
     parser.add_argument(
-        "--systems", default=",".join(dict.fromkeys(name for name, _ in SYSTEMS)),
+        "--repeats", type=int, default=1, help="passes over all systems; the median is kept"
+    )
+    parser.add_argument(
+        "--systems",
+        default=",".join(dict.fromkeys(name for name, _ in SYSTEMS)),
         help="comma-separated: which of the systems to time (default: all)",
     )
     parser.add_argument("--output", type=Path, default=Path("metrics"))
-    parser.add_argument("--name", default="apply_scaling", help="file name of the outputs, without suffix")
+    parser.add_argument(
+        "--name", default="apply_scaling", help="file name of the outputs, without suffix"
+    )
     parser.add_argument("--workdir", type=Path, default=Path("training/apply_scaling"))
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -84,8 +90,13 @@ def main() -> None:
     results = {system: median_run(system_runs) for system, system_runs in runs.items()}
     report = {
         "settings": {
-            "model": args.model, "corpus": str(args.corpus), "texts": len(texts), "words": words,
-            "batch_size": args.batch_size, "docs_per_shard": args.docs_per_shard, "repeats": args.repeats,
+            "model": args.model,
+            "corpus": str(args.corpus),
+            "texts": len(texts),
+            "words": words,
+            "batch_size": args.batch_size,
+            "docs_per_shard": args.docs_per_shard,
+            "repeats": args.repeats,
             "machine": machine_info(),
         },
         "results": results,
@@ -126,7 +137,12 @@ def measure_nlp_pipe(args, n: int) -> dict:
     start = time.perf_counter()
     words = sum(len(doc) for doc in nlp.pipe(texts, batch_size=args.batch_size))
     seconds = time.perf_counter() - start
-    return {"words": words, "wall_seconds": startup + seconds, "startup_seconds": startup, "seconds": seconds}
+    return {
+        "words": words,
+        "wall_seconds": startup + seconds,
+        "startup_seconds": startup,
+        "seconds": seconds,
+    }
 
 
 def measure_nlp_pipe_shard_writer(args, n: int) -> dict:
@@ -148,7 +164,12 @@ def measure_nlp_pipe_shard_writer(args, n: int) -> dict:
         (output / "shard.spacy").write_bytes(result["data"])
         words += result["words"]
     seconds = time.perf_counter() - start
-    return {"words": words, "wall_seconds": startup + seconds, "startup_seconds": startup, "seconds": seconds}
+    return {
+        "words": words,
+        "wall_seconds": startup + seconds,
+        "startup_seconds": startup,
+        "seconds": seconds,
+    }
 
 
 def measure_nlp_pipe_docbin(args, n: int) -> dict:
@@ -168,15 +189,29 @@ def measure_nlp_pipe_docbin(args, n: int) -> dict:
     if shard:
         DocBin(docs=shard, store_user_data=True).to_disk(output / "shard.spacy")
     seconds = time.perf_counter() - start
-    return {"words": words, "wall_seconds": startup + seconds, "startup_seconds": startup, "seconds": seconds}
+    return {
+        "words": words,
+        "wall_seconds": startup + seconds,
+        "startup_seconds": startup,
+        "seconds": seconds,
+    }
 
 
 def measure_spacy_apply(args, n: int) -> dict:
     def run(data: str) -> float:
         command = [
-            sys.executable, "-m", "spacy", "apply", args.model, str(args.workdir / data),
-            str(args.workdir / "spacy_apply.spacy"), "--force", "--batch-size", str(args.batch_size),
-            "--n-process", str(n),
+            sys.executable,
+            "-m",
+            "spacy",
+            "apply",
+            args.model,
+            str(args.workdir / data),
+            str(args.workdir / "spacy_apply.spacy"),
+            "--force",
+            "--batch-size",
+            str(args.batch_size),
+            "--n-process",
+            str(n),
         ]
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
@@ -186,17 +221,33 @@ def measure_spacy_apply(args, n: int) -> dict:
     wall = run("texts.jsonl")
     docbin = DocBin().from_disk(args.workdir / "spacy_apply.spacy")
     words = sum(len(tokens) for tokens in docbin.tokens)
-    return {"words": words, "wall_seconds": wall, "startup_seconds": startup, "seconds": wall - startup}
+    return {
+        "words": words,
+        "wall_seconds": wall,
+        "startup_seconds": startup,
+        "seconds": wall - startup,
+    }
 
 
 def measure_dask_apply(args, n: int) -> dict:
     start = time.perf_counter()
     summary = apply(
-        args.model, args.workdir / "texts.jsonl", args.workdir / f"dask_{n}", n_workers=n,
-        batch_size=args.batch_size, docs_per_shard=args.docs_per_shard, overwrite=True, progress=False,
+        args.model,
+        args.workdir / "texts.jsonl",
+        args.workdir / f"dask_{n}",
+        n_workers=n,
+        batch_size=args.batch_size,
+        docs_per_shard=args.docs_per_shard,
+        overwrite=True,
+        progress=False,
     )
     wall = time.perf_counter() - start
-    return {"words": summary.words, "wall_seconds": wall, "startup_seconds": wall - summary.seconds, "seconds": summary.seconds}
+    return {
+        "words": summary.words,
+        "wall_seconds": wall,
+        "startup_seconds": wall - summary.seconds,
+        "seconds": summary.seconds,
+    }
 
 
 MEASURE = {
@@ -227,7 +278,9 @@ class Ratio(NamedTuple):
 RATIOS = {
     "dask_2_over_1": Ratio("dask apply (2)", "dask apply (1)", 1.6),
     "dask_1_overhead_vs_nlp_pipe": Ratio("dask apply (1)", "nlp.pipe (1)", 0.10, overhead=True),
-    "dask_1_overhead_vs_shard_writer": Ratio("dask apply (1)", "nlp.pipe + shard writer (1)", 0.10, overhead=True),
+    "dask_1_overhead_vs_shard_writer": Ratio(
+        "dask apply (1)", "nlp.pipe + shard writer (1)", 0.10, overhead=True
+    ),
     "dask_1_over_nlp_pipe_docbin": Ratio("dask apply (1)", "nlp.pipe + DocBin (1)"),
     "spacy_apply_2_over_1": Ratio("spacy apply (2)", "spacy apply (1)"),
 }
@@ -243,7 +296,9 @@ def targets(results: dict) -> dict:
             figures[name] = 1 - value if ratio.overhead else value
             if ratio.target is not None:
                 figures[f"{name}_target"] = ratio.target
-    figures["median_of"] = statistics.median([len(r["all_words_per_second"]) for r in results.values()])
+    figures["median_of"] = statistics.median(
+        [len(r["all_words_per_second"]) for r in results.values()]
+    )
     return figures
 
 
@@ -253,7 +308,11 @@ def fmt_rate(result: dict) -> str:
 
 def markdown(report: dict) -> str:
     s, results, t = report["settings"], report["results"], report["targets"]
-    one = {system.rsplit(" (", 1)[0]: result for system, result in results.items() if "apply (1)" in system}
+    one = {
+        system.rsplit(" (", 1)[0]: result
+        for system, result in results.items()
+        if "apply (1)" in system
+    }
     intro = (
         f"`{s['model']}` over the GMB test texts repeated to {s['texts']:,} texts, {s['words']:,} words; "
         f"batch size {s['batch_size']}, {s['docs_per_shard']} docs per Dask shard, one torch thread per "
@@ -284,7 +343,9 @@ def markdown(report: dict) -> str:
         "spacy_apply_2_over_1": "`spacy apply`, 2 processes over 1: {:.2f}×.",
     }
     verdict = " ".join(
-        sentence.format(t[name], t.get(f"{name}_target")) for name, sentence in sentences.items() if name in t
+        sentence.format(t[name], t.get(f"{name}_target"))
+        for name, sentence in sentences.items()
+        if name in t
     )
     lines += ["", verdict, ""]
     return "\n".join(lines)
@@ -304,11 +365,24 @@ def plot(results: dict, path: Path) -> None:
         rates = [results[f"{name} ({n})"]["words_per_second"] for n in ns]
         ax.plot(ns, rates, marker=marker, label=name)
         if name == "dask apply":
-            ax.plot(ns, [rates[0] * n for n in ns], linestyle=":", color="grey", label="linear from 1 Dask worker")
-    for system, style in (("nlp.pipe", "--"), ("nlp.pipe + shard writer", "-."), ("nlp.pipe + DocBin", ":")):
+            ax.plot(
+                ns,
+                [rates[0] * n for n in ns],
+                linestyle=":",
+                color="grey",
+                label="linear from 1 Dask worker",
+            )
+    for system, style in (
+        ("nlp.pipe", "--"),
+        ("nlp.pipe + shard writer", "-."),
+        ("nlp.pipe + DocBin", ":"),
+    ):
         if f"{system} (1)" in results:
             ax.axhline(
-                results[f"{system} (1)"]["words_per_second"], color="black", linestyle=style, label=f"{system}, one process"
+                results[f"{system} (1)"]["words_per_second"],
+                color="black",
+                linestyle=style,
+                label=f"{system}, one process",
             )
     ax.set_xticks([1, 2])
     ax.set_xlabel("worker processes")

@@ -9,45 +9,83 @@ size, and writes `<suite>.json`, `<suite>.md` and `<suite>_dev_curve.png`: the s
 and their configs in `suites.py`, training in `train.py` (with the spaCy plugins of
 `plugins.py`), measuring in `measure.py`, the report in `report.py`.
 """
+
 import argparse
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import torch
-from spacy.tokens import DocBin
-
 from measure import TOKENIZATION, machine_info, measure_models
 from report import markdown, write_report
+from spacy.tokens import DocBin
 from suites import SUITES
 from train import prepare_corpus, train_system
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smoke test: a small slice, a few steps")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: a small slice, a few steps"
+    )
     parser.add_argument("--max-steps", type=int, help="step budget (default 20000; quick: 30)")
-    parser.add_argument("--max-seconds", type=float, default=600.0,
-                        help="wall-clock budget of each training loop, 0 for none (default 600)")
-    parser.add_argument("--eval-frequency", type=int, help="dev evaluation every N steps (default 200; quick: 10)")
-    parser.add_argument("--batch-size", type=int, default=256, help="nlp.pipe batch size (default 256)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed inference runs per system (default 5)")
-    parser.add_argument("--infer-words", type=int,
-                        help="words piped in the inference memory process (default 1000000; quick: 20000)")
-    parser.add_argument("--torch-threads", type=int, default=1,
-                        help="torch (OpenMP) threads of every process, 0 for torch's default (default 1, "
-                             "as spaCy's CPU ner uses one)")
-    parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="dir with {train,dev,test}.spacy")
-    parser.add_argument("--vectors", type=Path, default=Path("corpus/vectors"),
-                        help="the static vectors table of the systems that use one (spacy project run vectors)")
-    parser.add_argument("--output", type=Path, default=Path("metrics"), help="where the report goes")
-    parser.add_argument("--suite", choices=sorted(SUITES), default="benchmark",
-                        help="benchmark: spaCy's ner, bilstm.cfg, lstm.cfg; ablation: what the CRF, character "
-                             "features and static vectors each add to bilstm.cfg (report named after the suite)")
-    parser.add_argument("--workdir", type=Path, help="trained models and logs (default training/<suite>[-quick])")
-    parser.add_argument("--reuse-training", action="store_true",
-                        help="measure the systems a previous run trained in --workdir again, training only those "
-                             "it lacks (their training figures are that run's)")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=600.0,
+        help="wall-clock budget of each training loop, 0 for none (default 600)",
+    )
+    parser.add_argument(
+        "--eval-frequency", type=int, help="dev evaluation every N steps (default 200; quick: 10)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=256, help="nlp.pipe batch size (default 256)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timed inference runs per system (default 5)"
+    )
+    parser.add_argument(
+        "--infer-words",
+        type=int,
+        help="words piped in the inference memory process (default 1000000; quick: 20000)",
+    )
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch (OpenMP) threads of every process, 0 for torch's default (default 1, "
+        "as spaCy's CPU ner uses one)",
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=Path("corpus"), help="dir with {train,dev,test}.spacy"
+    )
+    parser.add_argument(
+        "--vectors",
+        type=Path,
+        default=Path("corpus/vectors"),
+        help="the static vectors table of the systems that use one (spacy project run vectors)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=Path("metrics"), help="where the report goes"
+    )
+    parser.add_argument(
+        "--suite",
+        choices=sorted(SUITES),
+        default="benchmark",
+        help="benchmark: spaCy's ner, bilstm.cfg, lstm.cfg; ablation: what the CRF, character "
+        "features and static vectors each add to bilstm.cfg (report named after the suite)",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="trained models and logs (default training/<suite>[-quick])"
+    )
+    parser.add_argument(
+        "--reuse-training",
+        action="store_true",
+        help="measure the systems a previous run trained in --workdir again, training only those "
+        "it lacks (their training figures are that run's)",
+    )
     args = parser.parse_args(argv)
     if args.max_steps is None:
         args.max_steps = 30 if args.quick else 20000
@@ -58,7 +96,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.workdir is None:
         args.workdir = Path("training") / (f"{args.suite}-quick" if args.quick else args.suite)
     if args.max_steps % args.eval_frequency:
-        parser.error("--max-steps must be a multiple of --eval-frequency, so training ends on a dev evaluation")
+        parser.error(
+            "--max-steps must be a multiple of --eval-frequency, so training ends on a dev evaluation"
+        )
     if args.repeats < 3:
         parser.error("--repeats must be at least 3")
     return args
@@ -75,7 +115,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     systems = {}
     for name, system in SUITES[args.suite].items():
         print(f"Training {name} ...", flush=True)
-        systems[name] = {"description": system.description, **train_system(name, system, corpus, args.workdir, args)}
+        systems[name] = {
+            "description": system.description,
+            **train_system(name, system, corpus, args.workdir, args),
+        }
     print("Evaluating and timing inference ...", flush=True)
     n_test_words = measure_models(systems, corpus["test"], args)
     settings = {

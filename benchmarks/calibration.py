@@ -11,6 +11,7 @@ share of entities scored >= 0.9, and the reliability diagram; for lstm_ner, raw
 (temperature 1) and with the temperature fitted on dev (`LSTMEntityRecognizer.calibrate`),
 and inference words/s with scores on and off. Writes calibration.{json,md,png}.
 """
+
 import argparse
 import json
 import statistics
@@ -40,19 +41,50 @@ HIGH = 0.9
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
-                        help=f"use this trained pipeline for system NAME ({', '.join(SYSTEMS)}) instead of training it")
-    parser.add_argument("--max-seconds", type=float, default=600.0, help="training budget of each system (default 600)")
-    parser.add_argument("--max-steps", type=int, default=20000, help="step budget of each system (default 20000)")
-    parser.add_argument("--eval-frequency", type=int, default=200, help="dev evaluation every N steps (default 200)")
-    parser.add_argument("--batch-size", type=int, default=256, help="nlp.pipe batch size (default 256)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed inference runs per setting (default 3)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help=f"use this trained pipeline for system NAME ({', '.join(SYSTEMS)}) instead of training it",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=600.0,
+        help="training budget of each system (default 600)",
+    )
+    parser.add_argument(
+        "--max-steps", type=int, default=20000, help="step budget of each system (default 20000)"
+    )
+    parser.add_argument(
+        "--eval-frequency", type=int, default=200, help="dev evaluation every N steps (default 200)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=256, help="nlp.pipe batch size (default 256)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed inference runs per setting (default 3)"
+    )
     parser.add_argument("--torch-threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="dir with {train,dev,test}.spacy")
-    parser.add_argument("--vectors", type=Path, default=Path("corpus/vectors"), help="static vectors table (bilstm_crf.cfg)")
-    parser.add_argument("--workdir", type=Path, default=Path("training/calibration"), help="trained models and logs")
-    parser.add_argument("--output", type=Path, default=Path("metrics"), help="where the report goes")
+    parser.add_argument(
+        "--corpus", type=Path, default=Path("corpus"), help="dir with {train,dev,test}.spacy"
+    )
+    parser.add_argument(
+        "--vectors",
+        type=Path,
+        default=Path("corpus/vectors"),
+        help="static vectors table (bilstm_crf.cfg)",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=Path("training/calibration"), help="trained models and logs"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=Path("metrics"), help="where the report goes"
+    )
     args = parser.parse_args(argv)
     args.models = dict(item.split("=", 1) for item in args.model)
     unknown = set(args.models) - set(SYSTEMS)
@@ -72,11 +104,15 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     for name, system in SYSTEMS.items():
         results[name] = {"description": system.description}
         if name in args.models:
-            results[name].update(model=args.models[name], **earlier_training(Path(args.models[name])))
+            results[name].update(
+                model=args.models[name], **earlier_training(Path(args.models[name]))
+            )
         else:
             print(f"Training {name} ...", flush=True)
             trained = train_system(name, system, corpus, args.workdir, args)
-            results[name].update({key: trained[key] for key in ("model", "train_steps", "train_seconds")})
+            results[name].update(
+                {key: trained[key] for key in ("model", "train_steps", "train_seconds")}
+            )
     gold = read_docs(corpus["test"], spacy.blank("en"))
     texts = [doc.text for doc in gold]
     for name, result in results.items():
@@ -99,7 +135,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         },
         "systems": results,
     }
-    (args.output / "calibration.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf8")
+    (args.output / "calibration.json").write_text(
+        json.dumps(report, indent=2) + "\n", encoding="utf8"
+    )
     (args.output / "calibration.md").write_text(markdown(report), encoding="utf8")
     plot(report, args.output / "calibration.png")
     print(markdown(report))
@@ -128,7 +166,16 @@ def lstm_ner_calibration(model: str, gold: list, dev_path: Path, args) -> Dict[s
     without = spacy.load(model, config={"components": {"lstm_ner": {"score_ents": False}}})
     speed = words_per_second({"scores_on": nlp, "scores_off": without}, texts, args)
     speed["cost"] = 1 - speed["scores_on"] / speed["scores_off"]
-    return {"raw": raw, "calibrated": {**calibrated, "temperature": fit["temperature"], "dev_ece_before": fit["ece_before"], "dev_ece_after": fit["ece_after"]}, "speed": speed}
+    return {
+        "raw": raw,
+        "calibrated": {
+            **calibrated,
+            "temperature": fit["temperature"],
+            "dev_ece_before": fit["ece_before"],
+            "dev_ece_after": fit["ece_after"],
+        },
+        "speed": speed,
+    }
 
 
 def lstm_ner_outcomes(nlp, gold: list, batch_size: int):
@@ -207,9 +254,17 @@ def markdown(report: Dict[str, Any]) -> str:
             if setting not in result:
                 continue
             s = result[setting]
-            temperature = f"{s['temperature']:.3f} (dev)" if setting == "calibrated" else ("1" if "calibrated" in result else "n/a")
+            temperature = (
+                f"{s['temperature']:.3f} (dev)"
+                if setting == "calibrated"
+                else ("1" if "calibrated" in result else "n/a")
+            )
             high = "n/a" if s["precision_high"] is None else f"{s['precision_high']:.3f}"
-            training = f"{result['train_steps']:,} steps, {result['train_seconds']:.0f} s" if "train_steps" in result else "given"
+            training = (
+                f"{result['train_steps']:,} steps, {result['train_seconds']:.0f} s"
+                if "train_steps" in result
+                else "given"
+            )
             rows.append(
                 f"| {name} | {training} | {temperature} | {s['n_entities']:,} | {s['precision']:.3f} | **{s['ece']:.4f}** "
                 f"| {s['share_high']:.3f} | {high} | {speed['scores_on']:,.0f} "
@@ -236,8 +291,12 @@ def plot(report: Dict[str, Any], path: Path) -> None:
             if setting in result:
                 s = result[setting]
                 bins = s["bins"]
-                ax.plot([b["mean_score"] for b in bins], [b["accuracy"] for b in bins], marker="o",
-                        label=f"{name} {setting if 'calibrated' in result else ''} (ECE {s['ece']:.3f})")
+                ax.plot(
+                    [b["mean_score"] for b in bins],
+                    [b["accuracy"] for b in bins],
+                    marker="o",
+                    label=f"{name} {setting if 'calibrated' in result else ''} (ECE {s['ece']:.3f})",
+                )
     ax.set_xlabel("mean predicted probability (15 equal-width bins)")
     ax.set_ylabel("share of entities right")
     ax.set_title("Entity probabilities on GMB test")

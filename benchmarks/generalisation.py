@@ -7,6 +7,7 @@ the training split. Recall counts gold mentions and precision predicted ones, ea
 grouped by its own text and label; a mention is right when the other side has an entity
 with the same token boundaries and label. The pipeline runs on the test docs' gold tokens.
 """
+
 import json
 from collections import Counter
 from pathlib import Path
@@ -14,11 +15,10 @@ from typing import Any, Dict, Iterable, Optional, Set, Tuple
 
 import spacy
 import typer
+from report import score
 from spacy.scorer import Scorer
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
-
-from report import score
 
 GROUPS = ("seen", "unseen")
 app = typer.Typer(add_completion=False)
@@ -45,7 +45,9 @@ def score_by_novelty(examples: Iterable[Example], seen: Set[Tuple[str, str]]) ->
                 counts[novelty(ent, seen), f"n_{side}"] += 1
                 counts[novelty(ent, seen), f"tp_{side}"] += key in other
     scores: Dict[str, Any] = {group: prf(counts, group) for group in GROUPS}
-    scores["unseen_share"] = ratio(counts["unseen", "n_gold"], counts["seen", "n_gold"] + counts["unseen", "n_gold"])
+    scores["unseen_share"] = ratio(
+        counts["unseen", "n_gold"], counts["seen", "n_gold"] + counts["unseen", "n_gold"]
+    )
     return scores
 
 
@@ -68,25 +70,39 @@ def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else 0.0
 
 
-def evaluate_novelty(model_path: Path, train_path: Path, test_path: Path, batch_size: int = 256) -> Dict[str, Any]:
+def evaluate_novelty(
+    model_path: Path, train_path: Path, test_path: Path, batch_size: int = 256
+) -> Dict[str, Any]:
     """`score_by_novelty` of the pipeline at `model_path` on the test DocBin, run on its
     gold tokens, with the overall `ents_p/r/f` beside it."""
     nlp = spacy.load(model_path)
     seen = training_mentions(DocBin().from_disk(train_path).get_docs(nlp.vocab))
     gold = list(DocBin().from_disk(test_path).get_docs(nlp.vocab))
-    words = (Doc(nlp.vocab, words=[t.text for t in ref], spaces=[bool(t.whitespace_) for t in ref]) for ref in gold)
-    examples = [Example(pred, ref) for pred, ref in zip(nlp.pipe(words, batch_size=batch_size), gold)]
+    words = (
+        Doc(nlp.vocab, words=[t.text for t in ref], spaces=[bool(t.whitespace_) for t in ref])
+        for ref in gold
+    )
+    examples = [
+        Example(pred, ref) for pred, ref in zip(nlp.pipe(words, batch_size=batch_size), gold)
+    ]
     overall = Scorer.score_spans(examples, "ents")
-    return {key: overall[key] for key in ("ents_p", "ents_r", "ents_f", "ents_per_type")} | score_by_novelty(examples, seen)
+    return {
+        key: overall[key] for key in ("ents_p", "ents_r", "ents_f", "ents_per_type")
+    } | score_by_novelty(examples, seen)
 
 
 def markdown(scores: Dict[str, Any]) -> str:
     """The table: share of the gold mentions, P, R, F1 of all, seen and unseen mentions."""
     n_gold = sum(scores[g]["n_gold"] for g in GROUPS)
     rows = [("all", 1.0, scores["ents_p"], scores["ents_r"], scores["ents_f"])]
-    rows += [(g, ratio(scores[g]["n_gold"], n_gold), scores[g]["p"], scores[g]["r"], scores[g]["f"]) for g in GROUPS]
+    rows += [
+        (g, ratio(scores[g]["n_gold"], n_gold), scores[g]["p"], scores[g]["r"], scores[g]["f"])
+        for g in GROUPS
+    ]
     lines = ["| mentions | share | P | R | F1 |", "| --- | ---: | ---: | ---: | ---: |"]
-    lines += [f"| {name} | {s:.1%} | {score(p)} | {score(r)} | {score(f)} |" for name, s, p, r, f in rows]
+    lines += [
+        f"| {name} | {s:.1%} | {score(p)} | {score(r)} | {score(f)} |" for name, s, p, r, f in rows
+    ]
     return "\n".join(lines) + "\n"
 
 

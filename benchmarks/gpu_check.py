@@ -5,6 +5,7 @@ how many test texts get the same entities.
 
 Each device runs in a process of its own (CPU: one torch thread); needs CuPy and a GPU.
 """
+
 import argparse
 import json
 import subprocess
@@ -13,7 +14,6 @@ import time
 from pathlib import Path
 
 import spacy
-
 from measure import read_docs
 
 
@@ -50,8 +50,17 @@ def main() -> None:
         return
     results = {}
     for device in ("gpu", "cpu"):
-        command = [sys.executable, __file__, args.model, "--test", str(args.test),
-                   "--batch-size", str(args.batch_size), "--device", device]
+        command = [
+            sys.executable,
+            __file__,
+            args.model,
+            "--test",
+            str(args.test),
+            "--batch-size",
+            str(args.batch_size),
+            "--device",
+            device,
+        ]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         results[device] = json.loads(output.splitlines()[-1])
         print(f"{args.model} on {device}: {results[device]['words_per_second']:,.0f} words/s")

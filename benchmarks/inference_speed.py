@@ -5,12 +5,12 @@
 A quick check between full benchmark runs: batch size 256, one warm-up, the median
 of three timed runs.
 """
+
 import argparse
 from pathlib import Path
 
 import spacy
 import torch
-
 from measure import inference_speed, read_docs
 
 
@@ -26,8 +26,10 @@ def main() -> None:
     nlp = spacy.load(args.model)
     texts = [doc.text for doc in read_docs(args.test, nlp)]
     speed = inference_speed({args.model: nlp}, texts, args.batch_size, repeats=3)[args.model]
-    print(f"{args.model}: {speed['infer_words_per_second']:,.0f} words/s "
-          f"(batch {args.batch_size}, torch threads {torch.get_num_threads()})")
+    print(
+        f"{args.model}: {speed['infer_words_per_second']:,.0f} words/s "
+        f"(batch {args.batch_size}, torch threads {torch.get_num_threads()})"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ An `lstm_ner` that scores its entities (`score_ents`, the default) is measured t
 as loaded, and with `score_ents = false`. Writes `long_docs.json` and `long_docs.md`
 to `--output`.
 """
+
 import argparse
 import json
 import sys
@@ -96,7 +97,15 @@ def main() -> None:
             name = model if scores else f"{model} (score_ents = false)"
             results[name] = []
             for n_tokens in args.tokens:
-                command = [sys.executable, __file__, "--child", model, str(args.test), str(n_tokens), str(int(scores))]
+                command = [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    model,
+                    str(args.test),
+                    str(n_tokens),
+                    str(int(scores)),
+                ]
                 results[name].append(json.loads(run_process(command, threads=args.threads)))
                 print(name, json.dumps(results[name][-1]), flush=True)
     args.output.mkdir(parents=True, exist_ok=True)
@@ -107,6 +116,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        print(json.dumps(measure(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:6] != ["0"])))
+        print(
+            json.dumps(measure(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:6] != ["0"]))
+        )
     else:
         main()

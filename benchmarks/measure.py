@@ -7,6 +7,7 @@ machine they ran on.
 prints, as JSON, the peak RSS of loading MODEL and piping the TEST texts over and over
 until N_WORDS words, and the RSS every tenth of the way.
 """
+
 import json
 import os
 import platform
@@ -19,10 +20,9 @@ from typing import Any, Dict, List
 
 import spacy
 import torch
+from plugins import peak_rss_mb, rss_mb
 from spacy.tokens import DocBin
 from spacy.training import Example
-
-from plugins import peak_rss_mb, rss_mb
 from stages import stage_profile
 from train import run_process
 
@@ -30,6 +30,8 @@ TOKENIZATION = "spaCy's tokenization of the raw text (no gold tokens)"
 # lstm_ner's scorer's figures, for every system; None where the scorer reports none.
 # lstm_ner timed a second time with score_ents = false: the cost of its entity probabilities.
 NO_SCORES = "without entity scores"
+# lstm_ner timed again in each inference dtype this CPU runs natively: "auto" picks one.
+DTYPES = ("float32", "bfloat16")
 SCORES = ("ents_p", "ents_r", "ents_f", "ner_tag_acc", "ner_entity_tag_acc")
 
 
@@ -38,29 +40,71 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
     (in a process of its own) and size to `systems`; the number of test tokens."""
     nlps = {name: spacy.load(r["model"]) for name, r in systems.items()}
     without_scores = {
-        f"{name} {NO_SCORES}": spacy.load(systems[name]["model"], config={"components": {"lstm_ner": {"score_ents": False}}})
+        f"{name} {NO_SCORES}": spacy.load(
+            systems[name]["model"], config={"components": {"lstm_ner": {"score_ents": False}}}
+        )
         for name, nlp in nlps.items()
         if "lstm_ner" in nlp.pipe_names
+    }
+    dtypes = measured_dtypes()
+    print(
+        f"CPU bfloat16: {'native' if 'bfloat16' in dtypes else 'not native'}; timing {', '.join(dtypes)}"
+    )
+    in_dtype = {
+        f"{name} {dtype}": spacy.load(
+            systems[name]["model"],
+            config={"components": {"lstm_ner": {"model": {"inference_dtype": dtype}}}},
+        )
+        for name, nlp in nlps.items()
+        if "lstm_ner" in nlp.pipe_names
+        for dtype in dtypes
     }
     blank = spacy.blank("en")
     gold = read_docs(test_path, blank)
     texts = [doc.text for doc in gold]
-    speed = inference_speed({**nlps, **without_scores}, texts, args.batch_size, args.repeats)
+    speed = inference_speed(
+        {**nlps, **without_scores, **in_dtype}, texts, args.batch_size, args.repeats
+    )
     for name, nlp in nlps.items():
         model = systems[name]["model"]
-        command = [sys.executable, __file__, model, str(test_path), str(args.batch_size), str(args.infer_words)]
+        command = [
+            sys.executable,
+            __file__,
+            model,
+            str(test_path),
+            str(args.batch_size),
+            str(args.infer_words),
+        ]
         memory = json.loads(run_process(command, threads=args.torch_threads))
         systems[name].update(
             evaluate(nlp, gold, args.batch_size),
             **speed[name],
-            infer_words_per_second_no_scores=speed.get(f"{name} {NO_SCORES}", {}).get("infer_words_per_second"),
+            infer_words_per_second_no_scores=speed.get(f"{name} {NO_SCORES}", {}).get(
+                "infer_words_per_second"
+            ),
+            infer_words_per_second_by_dtype={
+                dtype: speed[f"{name} {dtype}"]["infer_words_per_second"]
+                for dtype in dtypes
+                if f"{name} {dtype}" in speed
+            },
             infer_peak_rss_mb=memory["peak_rss_mb"],
             infer_rss_curve=memory["rss_curve"],
-            infer_rss_growth=memory["rss_curve"][-1]["rss_mb"] / memory["rss_curve"][0]["rss_mb"] - 1.0,
-            infer_stages=stage_profile(nlp, texts, args.batch_size) if "lstm_ner" in nlp.pipe_names else None,
+            infer_rss_growth=memory["rss_curve"][-1]["rss_mb"] / memory["rss_curve"][0]["rss_mb"]
+            - 1.0,
+            infer_stages=stage_profile(nlp, texts, args.batch_size)
+            if "lstm_ner" in nlp.pipe_names
+            else None,
             model_size_mb=size_mb(Path(model)),
         )
     return sum(len(doc) for doc in blank.tokenizer.pipe(texts))
+
+
+def measured_dtypes() -> List[str]:
+    """The inference dtypes to time lstm_ner in: float32, the path of every
+    CPU, and bfloat16 where the CPU runs it natively (AVX-512 BF16 or AMX)."""
+    from spacy_lstm_ner.layers.torch_lstm import native_bfloat16_cpu
+
+    return list(DTYPES) if native_bfloat16_cpu() else ["float32"]
 
 
 def evaluate(nlp, gold_docs: list, batch_size: int) -> Dict[str, Any]:
@@ -73,7 +117,9 @@ def evaluate(nlp, gold_docs: list, batch_size: int) -> Dict[str, Any]:
     return {key: scores.get(key) for key in (*SCORES, "ents_per_type")}
 
 
-def inference_speed(nlps: Dict[str, Any], texts: List[str], batch_size: int, repeats: int) -> Dict[str, Any]:
+def inference_speed(
+    nlps: Dict[str, Any], texts: List[str], batch_size: int, repeats: int
+) -> Dict[str, Any]:
     """Words (tokens produced) per second through `nlp.pipe`, systems
     alternated run by run; the median and every run."""
     for nlp in nlps.values():  # warm-up, untimed
@@ -125,6 +171,7 @@ def machine_info() -> Dict[str, Any]:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "load_average_at_start": os.getloadavg(),
+        "bfloat16_native": "bfloat16" in measured_dtypes(),
         "versions": {
             pkg: version(pkg) for pkg in ("spacy", "thinc", "torch", "numpy", "spacy-lstm-ner")
         }

@@ -6,6 +6,7 @@
   every `rss_every` steps.
 - `spacy_lstm_ner_benchmark.time_budget.v1` stops training once the time budget is spent.
 """
+
 import atexit
 import json
 import resource
@@ -76,14 +77,21 @@ def time_budget(max_seconds: float):
         spent = _RUN["last_eval"]
         if max_seconds and spent is not None and spent >= max_seconds:
             _RUN["stopped_by"] = "time"
-            print(f"Time budget spent: {spent:.1f} s >= {max_seconds} s at step {info['step']}", flush=True)
+            print(
+                f"Time budget spent: {spent:.1f} s >= {max_seconds} s at step {info['step']}",
+                flush=True,
+            )
             raise BudgetSpent()
 
     return before_update
 
 
 def write_summary(path: Path) -> None:
-    summary = {"stopped_by": _RUN["stopped_by"], "peak_rss_mb": peak_rss_mb(), "rss_curve": _RUN["rss"]}
+    summary = {
+        "stopped_by": _RUN["stopped_by"],
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_curve": _RUN["rss"],
+    }
     path.write_text(json.dumps(summary))
 
 

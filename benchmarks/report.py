@@ -1,5 +1,6 @@
 """The report of a suite: `<suite>.json` (every figure), `<suite>.md` (the tables) and
 `<suite>_dev_curve.png` (dev ents_f against training seconds)."""
+
 import json
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -26,38 +27,60 @@ def markdown(report: Dict[str, Any]) -> str:
         f"{s['eval_frequency']} steps, its time counted in the budget and in train words/s. Inference: `nlp.pipe` over "
         f"the raw test texts, batch size {s['batch_size']}, median of {s['repeats']} runs, systems "
         f"alternated. Machine: {s['machine']['cpus_usable']} CPUs; torch threads per process: "
-        f"{s['machine']['torch_threads']}.{' Quick mode: a small slice, not a result.' if s['quick'] else ''}",
+        f"{s['machine']['torch_threads']}; {bfloat16_support(s['machine'])}."
+        f"{' Quick mode: a small slice, not a result.' if s['quick'] else ''}",
         "",
         f"| system | {' | '.join(SCORES)} | train s (steps, stop) "
-        "| train words/s | infer words/s | infer words/s, scores off | train RSS MiB | train RSS growth 1k→5k steps | infer RSS MiB "
+        "| train words/s | infer words/s | infer words/s, scores off "
+        "| infer words/s, float32 | infer words/s, bfloat16 "
+        "| train RSS MiB | train RSS growth 1k→5k steps | infer RSS MiB "
         "| infer RSS growth | size MiB |",
-        "| --- |" + " ---: |" * (len(SCORES) + 9),
+        "| --- |" + " ---: |" * (len(SCORES) + 11),
     ]
     for r in systems.values():
         lines.append(
             f"| {r['description']} | {' | '.join(score(r[key]) for key in SCORES)} "
             f"| {r['train_seconds']:.0f} ({r['train_steps']}, {r['stopped_by']}) "
             f"| {r['train_words_per_second']:,.0f} | {r['infer_words_per_second']:,.0f} "
-            f"| {no_scores(r)} "
+            f"| {no_scores(r)} | {by_dtype(r, 'float32')} | {by_dtype(r, 'bfloat16')} "
             f"| {r['train_peak_rss_mb']:.0f} | {percent(r.get('train_rss_growth'))} "
             f"| {r['infer_peak_rss_mb']:.0f} | {percent(r.get('infer_rss_growth'))} | {r['model_size_mb']:.1f} |"
         )
-    lines += ["", (f"Train RSS growth: from step 1,000 to step 5,000 (or the last step before). Infer RSS: "
-                   f"`nlp.pipe` over {s.get('infer_words', 0):,} words (the test texts again and again) in a "
-                   "process of its own; growth from the first tenth of the words (warm-up) to the end.")]
+    lines += [
+        "",
+        (
+            f"Train RSS growth: from step 1,000 to step 5,000 (or the last step before). Infer RSS: "
+            f"`nlp.pipe` over {s.get('infer_words', 0):,} words (the test texts again and again) in a "
+            "process of its own; growth from the first tenth of the words (warm-up) to the end."
+        ),
+    ]
     profiled = {name: r["infer_stages"] for name, r in systems.items() if r.get("infer_stages")}
     if profiled:
-        lines += ["", ("lstm_ner inference time per stage (one pass over the test texts, words/s of each "
-                       "stage alone; `benchmarks/stages.py`):"), "",
-                  "| stage | " + " | ".join(f"{name} s | {name} words/s" for name in profiled) + " |",
-                  "| --- |" + " ---: | ---: |" * len(profiled)]
+        lines += [
+            "",
+            (
+                "lstm_ner inference time per stage (one pass over the test texts, words/s of each "
+                "stage alone; `benchmarks/stages.py`):"
+            ),
+            "",
+            "| stage | " + " | ".join(f"{name} s | {name} words/s" for name in profiled) + " |",
+            "| --- |" + " ---: | ---: |" * len(profiled),
+        ]
         for stage in STAGES:
-            cells = [f"{p[stage]['seconds']:.3f} | {p[stage]['words_per_second']:,.0f}" for p in profiled.values()]
+            cells = [
+                f"{p[stage]['seconds']:.3f} | {p[stage]['words_per_second']:,.0f}"
+                for p in profiled.values()
+            ]
             lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     per_type = {name: r["ents_per_type"] or {} for name, r in systems.items()}
     labels = sorted({label for scores in per_type.values() for label in scores})
-    lines += ["", "Test ents_f per type:", "", "| type | " + " | ".join(systems) + " |",
-              "| --- |" + " ---: |" * len(systems)]
+    lines += [
+        "",
+        "Test ents_f per type:",
+        "",
+        "| type | " + " | ".join(systems) + " |",
+        "| --- |" + " ---: |" * len(systems),
+    ]
     for label in labels:
         cells = [scores.get(label, {}).get("f", 0.0) for scores in per_type.values()]
         lines.append(f"| {label} | " + " | ".join(score(f) for f in cells) + " |")
@@ -70,6 +93,25 @@ def no_scores(result: Dict[str, Any]) -> str:
     if value is None:
         return "n/a"
     return f"{value:,.0f} (scores cost {1 - result['infer_words_per_second'] / value:.1%})"
+
+
+def by_dtype(result: Dict[str, Any], dtype: str) -> str:
+    """lstm_ner's words/s with `inference_dtype = dtype`; "n/a" where not timed."""
+    value = (result.get("infer_words_per_second_by_dtype") or {}).get(dtype)
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def bfloat16_support(machine: Dict[str, Any]) -> str:
+    """Which inference paths the CPU has, as the report states it."""
+    if machine.get("bfloat16_native"):
+        return (
+            'the CPU runs bfloat16 natively, so `inference_dtype = "auto"` (infer words/s) '
+            "is the bfloat16 path; CPUs without it (AVX2 only) run the float32 column"
+        )
+    return (
+        'the CPU has no native bfloat16, so `inference_dtype = "auto"` (infer words/s) '
+        "is the float32 path"
+    )
 
 
 def score(value: Optional[float]) -> str:

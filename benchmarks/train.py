@@ -1,5 +1,6 @@
 """Training: each system trained by `python -m spacy train` in a process of its own,
 under the shared budget; its training figures."""
+
 import json
 import os
 import subprocess
@@ -10,7 +11,6 @@ from typing import Any, Dict, List, Optional
 
 import spacy
 from spacy.tokens import DocBin
-
 from suites import System, base_config, write_config
 
 PLUGINS = Path(__file__).resolve().parent / "plugins.py"
@@ -31,13 +31,21 @@ def prepare_corpus(corpus: Path, workdir: Path, quick: bool) -> Dict[str, Path]:
     return paths
 
 
-def train_system(name: str, system: System, corpus: Dict[str, Path], workdir: Path, args) -> Dict[str, Any]:
+def train_system(
+    name: str, system: System, corpus: Dict[str, Path], workdir: Path, args
+) -> Dict[str, Any]:
     """Train one system in a process of its own; its budget use, speed and peak RSS."""
     out = workdir / name
     out.mkdir(parents=True, exist_ok=True)
-    config, curve, summary = out / "config.cfg", out / "dev_curve.jsonl", out / "training" / "train_result.json"
+    config, curve, summary = (
+        out / "config.cfg",
+        out / "dev_curve.jsonl",
+        out / "training" / "train_result.json",
+    )
     if not (getattr(args, "reuse_training", False) and summary.exists() and curve.exists()):
-        write_config(base_config(system, workdir), config, corpus, args, curve, summary, system.overrides)
+        write_config(
+            base_config(system, workdir), config, corpus, args, curve, summary, system.overrides
+        )
         spacy_train(config, out / "training", threads=args.torch_threads, log=out / "train.log")
     result = json.loads(summary.read_text())
     evals = [json.loads(line) for line in curve.read_text().splitlines()]
@@ -56,7 +64,9 @@ def train_system(name: str, system: System, corpus: Dict[str, Path], workdir: Pa
     }
 
 
-def rss_growth(curve: List[Dict[str, float]], start: int = 1000, end: int = 5000) -> Optional[float]:
+def rss_growth(
+    curve: List[Dict[str, float]], start: int = 1000, end: int = 5000
+) -> Optional[float]:
     """Relative growth of the training RSS from step `start` to the last sample
     at or before step `end`, after warm-up: 0.05 is 5%. None for shorter runs."""
     after = [point for point in curve if start <= point["step"] <= end]
@@ -67,7 +77,17 @@ def rss_growth(curve: List[Dict[str, float]], start: int = 1000, end: int = 5000
 
 def spacy_train(config: Path, output: Path, threads: int, log: Optional[Path] = None) -> None:
     """`python -m spacy train config --output output` with the benchmark's plugins."""
-    command = [sys.executable, "-m", "spacy", "train", str(config), "--output", str(output), "--code", str(PLUGINS)]
+    command = [
+        sys.executable,
+        "-m",
+        "spacy",
+        "train",
+        str(config),
+        "--output",
+        str(output),
+        "--code",
+        str(PLUGINS),
+    ]
     run_process(command, threads=threads, log=log)
 
 
@@ -79,5 +99,7 @@ def run_process(command: List[str], threads: int, log: Optional[Path] = None) ->
     if log is not None:
         log.write_text(result.stdout + result.stderr, encoding="utf8")
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} failed:\n{(result.stdout + result.stderr)[-3000:]}"
+        )
     return result.stdout

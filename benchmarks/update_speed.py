@@ -7,6 +7,7 @@ A quick check of training cost between full benchmark runs: `nlp.update` on batc
 of `[training.batcher] size` sentences (spaCy's tokenization of the text, as in
 `spacy train`), after five warm-up updates; the median of the timed updates.
 """
+
 import argparse
 import statistics
 import time
@@ -25,7 +26,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config")
     parser.add_argument("--train", default="corpus/train.spacy")
-    parser.add_argument("--vectors", default="corpus/vectors", help="used where the config names vectors")
+    parser.add_argument(
+        "--vectors", default="corpus/vectors", help="used where the config names vectors"
+    )
     parser.add_argument("--batches", type=int, default=30, help="timed updates")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, 0: default")
     args = parser.parse_args()
@@ -38,12 +41,18 @@ def main() -> None:
     nlp = init_nlp(config)
     size = config["training"]["batcher"]["size"]
     if not isinstance(size, int):
-        raise SystemExit(f"{args.config}: [training.batcher] size must be a number of sentences, got {size!r}.")
-    docs = islice(DocBin().from_disk(args.train).get_docs(nlp.vocab), size * (WARM_UP + args.batches))
+        raise SystemExit(
+            f"{args.config}: [training.batcher] size must be a number of sentences, got {size!r}."
+        )
+    docs = islice(
+        DocBin().from_disk(args.train).get_docs(nlp.vocab), size * (WARM_UP + args.batches)
+    )
     examples = [Example(nlp.make_doc(doc.text), doc) for doc in docs]
     batches = [examples[i : i + size] for i in range(0, len(examples), size)]
     if len(batches) <= WARM_UP:
-        raise SystemExit(f"{args.train} has {len(examples)} sentences: too few for {WARM_UP + 1} batches of {size}.")
+        raise SystemExit(
+            f"{args.train} has {len(examples)} sentences: too few for {WARM_UP + 1} batches of {size}."
+        )
     optimizer = nlp.create_optimizer()
     seconds = []
     for i, batch in enumerate(batches):
@@ -51,8 +60,10 @@ def main() -> None:
         nlp.update(batch, sgd=optimizer, drop=config["training"]["dropout"])
         if i >= WARM_UP:
             seconds.append(time.perf_counter() - start)
-    print(f"{args.config}: {statistics.median(seconds) * 1000:.0f} ms per update of {size} sentences "
-          f"(median of {len(seconds)}, torch threads {torch.get_num_threads()})")
+    print(
+        f"{args.config}: {statistics.median(seconds) * 1000:.0f} ms per update of {size} sentences "
+        f"(median of {len(seconds)}, torch threads {torch.get_num_threads()})"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ adds, as spaCy's own `en_core_web_lg` does, the Title-case and UPPER-case forms 
 every word as further keys of the word's row: no new rows, and nothing to
 remember when the table is saved with a pipeline.
 """
+
 from pathlib import Path
 
 import spacy

@@ -8,6 +8,7 @@ Tag column as `doc.ents` with the corpus' own labels (`geo`, `per`, ...). Senten
 to splits by id range; the default is the project's fixed split of the 47,959
 sentences (the last of which the corpus cuts off mid-sentence).
 """
+
 import csv
 import gzip
 import re
@@ -103,9 +104,7 @@ def sentence_to_doc(vocab: Vocab, sentence: Sentence) -> Doc:
     """A `Doc` of the sentence's words, with POS as `tag_` and its entities."""
     spaces = [True] * len(sentence.words)
     spaces[-1] = False
-    return Doc(
-        vocab, words=sentence.words, spaces=spaces, tags=sentence.pos, ents=sentence.tags
-    )
+    return Doc(vocab, words=sentence.words, spaces=spaces, tags=sentence.pos, ents=sentence.tags)
 
 
 def gmb_to_docs(

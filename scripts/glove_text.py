@@ -4,6 +4,7 @@ the file `spacy init vectors` reads.
 
     python scripts/glove_text.py OUTPUT_TXT
 """
+
 import importlib
 from pathlib import Path
 

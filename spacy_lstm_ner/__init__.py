@@ -1,4 +1,5 @@
 """A recurrent (LSTM / BiLSTM) named-entity tagger for spaCy pipelines."""
+
 from .architectures import build_bilstm_crf_tagger, build_bilstm_tagger
 from .callbacks import make_check_dev_labels, make_resume_from
 from .factory import make_lstm_ner

@@ -1,6 +1,7 @@
 """Calibration of entity probabilities: the expected calibration error that
 measures it, the temperature fit that improves it, and the fit of a trained
 pipeline's component on a held-out corpus."""
+
 import math
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple, Union
@@ -16,14 +17,21 @@ class NothingToCalibrate(ValueError):
     """The model predicts no entity in the data given."""
 
 
-def calibration_error(scores: numpy.ndarray, correct: numpy.ndarray, n_bins: int = DEFAULT_BINS) -> float:
+def calibration_error(
+    scores: numpy.ndarray, correct: numpy.ndarray, n_bins: int = DEFAULT_BINS
+) -> float:
     """Expected calibration error: over `n_bins` equal-width bins of the
     scores, the gap between mean score and share correct, weighted by the
     bin's share of the predictions."""
-    return sum(abs(b["mean_score"] - b["accuracy"]) * b["count"] for b in reliability(scores, correct, n_bins)) / max(len(scores), 1)
+    return sum(
+        abs(b["mean_score"] - b["accuracy"]) * b["count"]
+        for b in reliability(scores, correct, n_bins)
+    ) / max(len(scores), 1)
 
 
-def reliability(scores: numpy.ndarray, correct: numpy.ndarray, n_bins: int = DEFAULT_BINS) -> List[Dict[str, float]]:
+def reliability(
+    scores: numpy.ndarray, correct: numpy.ndarray, n_bins: int = DEFAULT_BINS
+) -> List[Dict[str, float]]:
     """Count, mean score and share correct of each non-empty equal-width bin."""
     scores, correct = numpy.asarray(scores, dtype="float64"), numpy.asarray(correct, dtype=bool)
     bins = numpy.minimum((scores * n_bins).astype(int), n_bins - 1)
@@ -107,7 +115,10 @@ def are_references(example: Example, spans: List[Tuple[int, int, str]]) -> List[
     """Whether each predicted (start, end, label) is one of the reference's entities, by characters."""
     doc = example.predicted
     references = {(ent.start_char, ent.end_char, ent.label_) for ent in example.reference.ents}
-    return [(doc[start].idx, doc[end - 1].idx + len(doc[end - 1]), label) in references for start, end, label in spans]
+    return [
+        (doc[start].idx, doc[end - 1].idx + len(doc[end - 1]), label) in references
+        for start, end, label in spans
+    ]
 
 
 def processed_examples(nlp: Language, examples: List[Example], name: str) -> List[Example]:

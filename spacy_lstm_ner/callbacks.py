@@ -1,6 +1,7 @@
 """The `[initialize] after_init` callbacks: resuming an interrupted `spacy train`
 run from the pipeline it last saved, and the opt-in check that the dev corpus has
 no entity label lstm_ner cannot predict."""
+
 from typing import Callable, Dict, Optional
 
 from spacy.language import Language
@@ -48,7 +49,9 @@ def make_check_dev_labels(path: Optional[str]) -> Callable[[Language], Language]
         source = ensure_path(path)
         if source is None or not source.exists():
             return nlp
-        components = [(name, pipe) for name, pipe in nlp.pipeline if isinstance(pipe, LSTMEntityRecognizer)]
+        components = [
+            (name, pipe) for name, pipe in nlp.pipeline if isinstance(pipe, LSTMEntityRecognizer)
+        ]
         if not components:
             return nlp
         first_seen: Dict[str, str] = {}
@@ -56,7 +59,9 @@ def make_check_dev_labels(path: Optional[str]) -> Callable[[Language], Language]
             for ent in eg.reference.ents:
                 first_seen.setdefault(ent.label_, eg.reference.text[:60])
         for name, component in components:
-            unknown = {label: text for label, text in first_seen.items() if label not in component.labels}
+            unknown = {
+                label: text for label, text in first_seen.items() if label not in component.labels
+            }
             if unknown:
                 found = "; ".join(f"{label!r} in {text!r}" for label, text in unknown.items())
                 raise ValueError(

@@ -4,6 +4,7 @@ valid tag sequences of a doc (the CRF by its scores, the softmax head by the
 product of its per-token probabilities, renormalized over valid sequences); a
 span's probability is the total weight of the sequences that spell that entity
 there, read off the forward and backward log-scores of the lattice."""
+
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
@@ -46,7 +47,9 @@ def crf_weights(
     learned = [ops.to_numpy(values).astype("float64") / temperature for values in output.chain]
     tags = placeholder_tags(len(learned[0]), scheme)
     chain = restrict(*learned, *transition_mask(tags, scheme))
-    return Weights(*_emission_weights(output.emissions, scheme, no_entity_start, temperature), chain)
+    return Weights(
+        *_emission_weights(output.emissions, scheme, no_entity_start, temperature), chain
+    )
 
 
 def softmax_weights(
@@ -57,7 +60,12 @@ def softmax_weights(
     emissions, lengths = _emission_weights(log_probs, scheme, no_entity_start, temperature)
     n_tags = emissions.shape[2]
     zeros = numpy.zeros((n_tags,))
-    chain = restrict(zeros, numpy.zeros((n_tags, n_tags)), zeros, *transition_mask(placeholder_tags(n_tags, scheme), scheme))
+    chain = restrict(
+        zeros,
+        numpy.zeros((n_tags, n_tags)),
+        zeros,
+        *transition_mask(placeholder_tags(n_tags, scheme), scheme),
+    )
     return Weights(emissions, lengths, chain)
 
 
@@ -71,7 +79,9 @@ def _emission_weights(
     lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
     padded = pad_emissions([ops.to_numpy(doc_scores) for doc_scores in scores], dtype="float32")
     padded /= temperature
-    closed = pad_emissions([doc_tokens[:, None] for doc_tokens in no_entity_start], dtype="bool")[:, :, 0]
+    closed = pad_emissions([doc_tokens[:, None] for doc_tokens in no_entity_start], dtype="bool")[
+        :, :, 0
+    ]
     return forbid_entity_starts(padded, closed, scheme), lengths
 
 
@@ -90,16 +100,28 @@ def score_entities(
     entities = _flat_entities(predicted)
     keep = _entity_bounds(*entities, lengths) if threshold is None else None
     scores = lattice(padded, lengths, chain, dtype="float32", keep=keep)
-    log_probs = _path_entity_log_probs(padded, lengths, scores, chain, paths, predicted, entities, tags, scheme)
+    log_probs = _path_entity_log_probs(
+        padded, lengths, scores, chain, paths, predicted, entities, tags, scheme
+    )
     if threshold is None:
-        return [ScoredSpans(offsets, _probability(log_prob)) for offsets, log_prob in zip(predicted, log_probs)]
-    found = [dict(zip(doc_offsets, doc_log_probs)) for doc_offsets, doc_log_probs in zip(predicted, log_probs)]
-    for i, offsets, log_prob in _spans_above(padded, lengths, scores, chain, tags, scheme, numpy.log(threshold)):
+        return [
+            ScoredSpans(offsets, _probability(log_prob))
+            for offsets, log_prob in zip(predicted, log_probs)
+        ]
+    found = [
+        dict(zip(doc_offsets, doc_log_probs))
+        for doc_offsets, doc_log_probs in zip(predicted, log_probs)
+    ]
+    for i, offsets, log_prob in _spans_above(
+        padded, lengths, scores, chain, tags, scheme, numpy.log(threshold)
+    ):
         found[i].setdefault(offsets, log_prob)
     result = []
     for doc_found in found:
         offsets = sorted(doc_found)
-        result.append(ScoredSpans(offsets, _probability(numpy.array([doc_found[span] for span in offsets]))))
+        result.append(
+            ScoredSpans(offsets, _probability(numpy.array([doc_found[span] for span in offsets])))
+        )
     return result
 
 
@@ -120,7 +142,9 @@ def _entity_bounds(doc, start, last, lengths) -> Tuple[numpy.ndarray, numpy.ndar
     return numpy.tile(doc, 3), numpy.concatenate([start, last, following])
 
 
-def _path_entity_log_probs(padded, lengths, scores: Lattice, chain, paths, predicted, entities, tags, scheme) -> List[numpy.ndarray]:
+def _path_entity_log_probs(
+    padded, lengths, scores: Lattice, chain, paths, predicted, entities, tags, scheme
+) -> List[numpy.ndarray]:
     """Log-probability of each entity of each doc's path (`predicted`, and
     flat, `entities`, from `_flat_entities`): the forward score of
     its first tag, the path's own scores inside it, and the backward score of
@@ -136,7 +160,12 @@ def _path_entity_log_probs(padded, lengths, scores: Lattice, chain, paths, predi
     if not len(doc):
         return [numpy.zeros((0,)) for _ in predicted]
     first, last = path[doc, start], path[doc, end]
-    log_prob = scores.alpha(doc, start, first) + running[doc, end] - running[doc, start] - scores.log_z[doc]
+    log_prob = (
+        scores.alpha(doc, start, first)
+        + running[doc, end]
+        - running[doc, start]
+        - scores.log_z[doc]
+    )
     if scheme == "BILUO":
         log_prob += scores.beta(doc, end, last)
     else:
@@ -146,7 +175,9 @@ def _path_entity_log_probs(padded, lengths, scores: Lattice, chain, paths, predi
     return [log_prob[bounds[i] : bounds[i + 1]] for i in range(len(predicted))]
 
 
-def _iob_close(padded, lengths, scores: Lattice, chain, doc, position, tag, inside) -> numpy.ndarray:
+def _iob_close(
+    padded, lengths, scores: Lattice, chain, doc, position, tag, inside
+) -> numpy.ndarray:
     """Log-sum of the paths from `tag` at `position` to the end whose next tag
     is not `inside`, i.e. that do not run the entity on."""
     at_end = position + 1 >= lengths[doc]
@@ -178,7 +209,15 @@ def _spans_above(padded, lengths, scores: Lattice, chain, tags, scheme, log_thre
     log_z = scores.log_z[doc]
     if scheme == "BILUO":
         u, last = (numpy.array([index[f"{p}-{name}"] for name in labels]) for p in "UL")
-        yield from _found(doc, start, start + 1, label, scores.alpha(doc, start, u[label]) + scores.beta(doc, start, u[label]) - log_z, labels, log_threshold)
+        yield from _found(
+            doc,
+            start,
+            start + 1,
+            label,
+            scores.alpha(doc, start, u[label]) + scores.beta(doc, start, u[label]) - log_z,
+            labels,
+            log_threshold,
+        )
     run = scores.alpha(doc, start, b[label])
     previous = b[label]
     bound = run + scores.beta(doc, start, previous) - log_z
@@ -186,7 +225,9 @@ def _spans_above(padded, lengths, scores: Lattice, chain, tags, scheme, log_thre
     while True:
         if scheme == "IOB":
             close = _iob_close(padded, lengths, scores, chain, doc, end, previous, i_[label])
-            yield from _found(doc, start, end + 1, label, run + close - log_z, labels, log_threshold)
+            yield from _found(
+                doc, start, end + 1, label, run + close - log_z, labels, log_threshold
+            )
         alive = (bound >= log_threshold) & (end + 1 < lengths[doc])
         if not alive.any():
             return
@@ -195,7 +236,13 @@ def _spans_above(padded, lengths, scores: Lattice, chain, tags, scheme, log_thre
         )
         if scheme == "BILUO":
             closing = last[label]
-            log_prob = run + chain.transitions[previous, closing] + padded[doc, end, closing] + scores.beta(doc, end, closing) - log_z
+            log_prob = (
+                run
+                + chain.transitions[previous, closing]
+                + padded[doc, end, closing]
+                + scores.beta(doc, end, closing)
+                - log_z
+            )
             yield from _found(doc, start, end + 1, label, log_prob, labels, log_threshold)
         run = run + chain.transitions[previous, i_[label]] + padded[doc, end, i_[label]]
         previous = i_[label]

@@ -1,4 +1,5 @@
 """Constrained Viterbi decoding of per-token tag scores, batched over docs."""
+
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
@@ -19,7 +20,9 @@ class BestPaths(NamedTuple):
     tag_ids: List[numpy.ndarray]  # indices into `tags`
     entities: List[List[Tuple[int, int, str]]]
     tags: Tuple[str, ...]
-    tag_index: Optional[numpy.ndarray]  # each of `tags`' index in the component's tags; None: the same
+    tag_index: Optional[
+        numpy.ndarray
+    ]  # each of `tags`' index in the component's tags; None: the same
 
 
 def softmax_decode(
@@ -42,7 +45,11 @@ def softmax_decode(
 
 
 def _valid_paths(
-    flat: numpy.ndarray, lengths: numpy.ndarray, start: numpy.ndarray, allowed: numpy.ndarray, end: numpy.ndarray
+    flat: numpy.ndarray,
+    lengths: numpy.ndarray,
+    start: numpy.ndarray,
+    allowed: numpy.ndarray,
+    end: numpy.ndarray,
 ) -> numpy.ndarray:
     """Which docs' paths, concatenated in `flat`, the masks allow (see
     `viterbi_decode`); an empty doc's path is valid."""
@@ -78,7 +85,9 @@ def _decodable_flat(
     """`decodable_scores` concatenated into one array, and the docs' lengths."""
     ops = get_array_ops(scores[0])
     lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
-    flat = ops.to_numpy(ops.xp.concatenate(list(scores))).astype("float32", copy=False)  # a new array
+    flat = ops.to_numpy(ops.xp.concatenate(list(scores))).astype(
+        "float32", copy=False
+    )  # a new array
     return forbid_entity_starts(flat, numpy.concatenate(no_entity_start), scheme), lengths
 
 
@@ -174,7 +183,9 @@ def _predecessor_groups(allowed: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.nd
     at each step: each such set as a row of tag ids, padded with the id
     n_tags (a tag no path takes), and the row of each tag."""
     groups: Dict[bytes, int] = {}
-    group_of = numpy.array([groups.setdefault(allowed[:, j].tobytes(), len(groups)) for j in range(allowed.shape[1])])
+    group_of = numpy.array(
+        [groups.setdefault(allowed[:, j].tobytes(), len(groups)) for j in range(allowed.shape[1])]
+    )
     members = [numpy.flatnonzero(allowed[:, group_of == g][:, 0]) for g in range(len(groups))]
     predecessors = numpy.full((len(members), max(len(m) for m in members)), allowed.shape[0])
     for g, group in enumerate(members):

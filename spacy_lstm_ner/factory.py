@@ -1,4 +1,5 @@
 """The `lstm_ner` factory, as spaCy keeps its own in `spacy.pipeline.factories`."""
+
 from typing import Callable, Optional
 
 from spacy.language import Language

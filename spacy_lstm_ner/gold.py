@@ -1,4 +1,5 @@
 """Gold tags of an `Example`, aligned to its predicted tokens."""
+
 from typing import List, Optional, Sequence
 
 import numpy
@@ -45,7 +46,9 @@ def _same_tokens(predicted: Doc, reference: Doc) -> bool:
     )
 
 
-def gold_tag_ids(example: Example, tags: Sequence[str], scheme: str, component: str) -> numpy.ndarray:
+def gold_tag_ids(
+    example: Example, tags: Sequence[str], scheme: str, component: str
+) -> numpy.ndarray:
     """The id in `tags` of each predicted token's gold tag in `scheme`, -1
     where the gold tag is missing; a gold tag not in `tags` is an error that
     names the doc and the `component`."""

@@ -1,6 +1,7 @@
 """The two output heads of the tagger. Each owns what depends on the shape of
 the model's output: its loss, its decoder, the path weights the entity
 probabilities are read from, and the output restricted to some of the tags."""
+
 from typing import List, Sequence, Tuple, Union
 
 import numpy
@@ -26,13 +27,19 @@ class SoftmaxHead:
         self.scheme = scheme
         self._loss = TagNLL()
 
-    def loss(self, scores: List[Floats2d], truths: Sequence[Ints1d]) -> Tuple[List[Floats2d], float]:
+    def loss(
+        self, scores: List[Floats2d], truths: Sequence[Ints1d]
+    ) -> Tuple[List[Floats2d], float]:
         return self._loss(scores, truths)
 
-    def decode(self, scores: List[Floats2d], no_entity_start: Sequence[numpy.ndarray]) -> List[numpy.ndarray]:
+    def decode(
+        self, scores: List[Floats2d], no_entity_start: Sequence[numpy.ndarray]
+    ) -> List[numpy.ndarray]:
         return softmax_decode(scores, self.scheme, no_entity_start)
 
-    def weights(self, scores: List[Floats2d], no_entity_start: Sequence[numpy.ndarray], temperature: float) -> Weights:
+    def weights(
+        self, scores: List[Floats2d], no_entity_start: Sequence[numpy.ndarray], temperature: float
+    ) -> Weights:
         return softmax_weights(scores, self.scheme, no_entity_start, temperature)
 
     def select_tags(self, scores: List[Floats2d], tag_index: numpy.ndarray) -> List[Floats2d]:
@@ -56,10 +63,14 @@ class CRFHead:
     def loss(self, scores: CRFOutput, truths: Sequence[Ints1d]) -> Tuple[CRFOutput, float]:
         return self._loss(scores, truths)
 
-    def decode(self, scores: CRFOutput, no_entity_start: Sequence[numpy.ndarray]) -> List[numpy.ndarray]:
+    def decode(
+        self, scores: CRFOutput, no_entity_start: Sequence[numpy.ndarray]
+    ) -> List[numpy.ndarray]:
         return crf_decode(scores, self.scheme, no_entity_start)
 
-    def weights(self, scores: CRFOutput, no_entity_start: Sequence[numpy.ndarray], temperature: float) -> Weights:
+    def weights(
+        self, scores: CRFOutput, no_entity_start: Sequence[numpy.ndarray], temperature: float
+    ) -> Weights:
         return crf_weights(scores, self.scheme, no_entity_start, temperature)
 
     def select_tags(self, scores: CRFOutput, tag_index: numpy.ndarray) -> CRFOutput:

@@ -2,6 +2,7 @@
 docs, in float64: the log-partition, the marginals and the forward and backward
 log-scores that the CRF loss and the entity probabilities read. Scores are kept
 as logs; each step's sum over tags is a matrix product of rescaled exponentials."""
+
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 import numpy
@@ -21,12 +22,14 @@ class ChainScores(NamedTuple):
     transitions: numpy.ndarray  # (n_tags, n_tags) score of tag i → tag j
     end: numpy.ndarray  # (n_tags,) score of closing a doc with each tag
 
+
 def restrict_to_scheme(chain: ChainScores, scheme: str) -> ChainScores:
     """`chain` as float64 numpy arrays, with the moves `scheme` forbids set to NEVER."""
     ops = get_array_ops(chain.transitions)
     tags = placeholder_tags(chain.transitions.shape[0], scheme)
     learned = [ops.to_numpy(values) for values in chain]
     return restrict(*learned, *transition_mask(tags, scheme))
+
 
 def restrict(
     start: numpy.ndarray,
@@ -43,6 +46,7 @@ def restrict(
         numpy.where(valid_end, end, NEVER).astype("float64"),
     )
 
+
 def pad_emissions(emissions: Sequence[numpy.ndarray], dtype: str = "float64") -> numpy.ndarray:
     """(n_docs, n_steps, n_tags) of `dtype`, zero after each doc's end."""
     n_steps = max((len(e) for e in emissions), default=0)
@@ -53,7 +57,9 @@ def pad_emissions(emissions: Sequence[numpy.ndarray], dtype: str = "float64") ->
     return padded
 
 
-def forbid_entity_starts(scores: numpy.ndarray, closed: numpy.ndarray, scheme: str) -> numpy.ndarray:
+def forbid_entity_starts(
+    scores: numpy.ndarray, closed: numpy.ndarray, scheme: str
+) -> numpy.ndarray:
     """`scores` (..., n_tags), with every tag that opens an entity set to
     NEVER where `closed` (the leading shape of `scores`) is True, in place: as
     in spaCy's `ner`, no entity starts on a whitespace token."""
@@ -68,6 +74,7 @@ class Marginals(NamedTuple):
     start: numpy.ndarray  # (n_tags,) expected opening-tag count, summed over docs
     end: numpy.ndarray  # (n_tags,) expected closing-tag count, summed over docs
 
+
 class PointNotKept(LookupError):
     """A lattice built with `keep` was asked for a point it did not keep."""
 
@@ -78,6 +85,7 @@ class PointNotKept(LookupError):
         )
         self.doc, self.step = doc, step
 
+
 class Lattice:
     """Forward and backward sums over the tag paths of a padded batch of docs,
     kept rescaled; the log-scores are read off for the (doc, step, tag) asked for.
@@ -85,7 +93,9 @@ class Lattice:
     `keep`, it holds the sums at those points only, and reads no other."""
 
     def __init__(self, forward, forward_logs, backward, backward_logs, log_z, row, slot, complete):
-        self.forward = forward  # (n_kept + 1, n_tags), each live row summing to one; the last row spare
+        self.forward = (
+            forward  # (n_kept + 1, n_tags), each live row summing to one; the last row spare
+        )
         self.forward_logs = forward_logs  # (n_steps, n_docs) log of forward's scale
         self.backward = backward
         self.backward_logs = backward_logs
@@ -96,12 +106,16 @@ class Lattice:
 
     def alpha(self, doc, step, tag=slice(None)) -> numpy.ndarray:
         """Log-sum of the scores of the paths from the start to `tag` at `step`."""
-        return _safe_log(self.forward[self._slot(doc, step), tag]) + _last_axis(self.forward_logs[step, self.row[doc]], tag)
+        return _safe_log(self.forward[self._slot(doc, step), tag]) + _last_axis(
+            self.forward_logs[step, self.row[doc]], tag
+        )
 
     def beta(self, doc, step, tag=slice(None)) -> numpy.ndarray:
         """Log-sum of the scores of the paths from `tag` at `step` to the end,
         that tag's emission excluded."""
-        return _safe_log(self.backward[self._slot(doc, step), tag]) + _last_axis(self.backward_logs[step, self.row[doc]], tag)
+        return _safe_log(self.backward[self._slot(doc, step), tag]) + _last_axis(
+            self.backward_logs[step, self.row[doc]], tag
+        )
 
     def all_alpha(self) -> numpy.ndarray:
         """alpha of every (doc, step, tag), (n_docs, n_steps, n_tags)."""
@@ -112,7 +126,9 @@ class Lattice:
 
     def _everywhere(self, values: numpy.ndarray, logs: numpy.ndarray) -> numpy.ndarray:
         if not self.complete:
-            raise ValueError("This lattice kept the sums at some points only: build it without `keep` to read them all.")
+            raise ValueError(
+                "This lattice kept the sums at some points only: build it without `keep` to read them all."
+            )
         logs = _safe_log(values[:-1].reshape(*self.slot.shape, -1)) + logs[:, :, None]
         return logs.transpose(1, 0, 2)[self.row]
 
@@ -120,12 +136,16 @@ class Lattice:
         slot = self.slot[step, self.row[doc]]
         missing = numpy.flatnonzero(numpy.ravel(slot) < 0)
         if len(missing):
-            doc, step = (numpy.ravel(values)[missing[0]] for values in numpy.broadcast_arrays(doc, step))
+            doc, step = (
+                numpy.ravel(values)[missing[0]] for values in numpy.broadcast_arrays(doc, step)
+            )
             raise PointNotKept(int(doc), int(step))
         return slot
 
+
 def _last_axis(logs: numpy.ndarray, tag) -> numpy.ndarray:
     return logs[..., None] if isinstance(tag, slice) else logs
+
 
 def lattice(
     emissions: numpy.ndarray,
@@ -159,7 +179,10 @@ def lattice(
     slot, n_kept = _slots(n_steps, n_docs, None if keep is None else (keep[1], row[keep[0]]))
     stored = (slot >= 0).any(axis=1).tolist()
     moves, end = numpy.exp(chain.transitions), numpy.exp(chain.end)
-    forward, forward_scale = numpy.zeros((n_kept + 1, n_tags), dtype=dtype), numpy.ones((n_steps, n_docs))
+    forward, forward_scale = (
+        numpy.zeros((n_kept + 1, n_tags), dtype=dtype),
+        numpy.ones((n_steps, n_docs)),
+    )
     closing = numpy.zeros((n_docs,))
     current = numpy.exp(chain.start) * weights(0, reaching[0])
     for t in range(n_steps):
@@ -171,7 +194,10 @@ def lattice(
             forward[slot[t, :k]] = current
         if finished < k:
             closing[finished:k] = (current[finished:k] * end).sum(axis=1)
-    backward, backward_scale = numpy.zeros(forward.shape, dtype=dtype), numpy.ones((n_steps, n_docs))
+    backward, backward_scale = (
+        numpy.zeros(forward.shape, dtype=dtype),
+        numpy.ones((n_steps, n_docs)),
+    )
     current = numpy.zeros((0, n_tags))
     for t in range(n_steps - 1, -1, -1):
         going_on, reach_t = reaching[t + 1], reaching[t]
@@ -189,7 +215,10 @@ def lattice(
     onward[:-1] = (_safe_log(backward_scale[:-1]) + peaks[1:]) * live[1:]
     backward_logs = numpy.cumsum(onward[::-1], axis=0)[::-1]
     log_z = _safe_log(closing) + forward_logs[lengths - 1, numpy.arange(n_docs)]
-    return Lattice(forward, forward_logs, backward, backward_logs, log_z[row], row, slot, keep is None)
+    return Lattice(
+        forward, forward_logs, backward, backward_logs, log_z[row], row, slot, keep is None
+    )
+
 
 class _StepWeights:
     """`weights(t, k)`: exp(emission - peak) at step t of the k longest docs,
@@ -212,7 +241,10 @@ class _StepWeights:
         values -= self.peaks[start:stop, : len(docs), None]
         self.start, self.block = start, numpy.exp(values, out=values)
 
-def _slots(n_steps: int, n_docs: int, points: Optional[Tuple[numpy.ndarray, numpy.ndarray]]) -> Tuple[numpy.ndarray, int]:
+
+def _slots(
+    n_steps: int, n_docs: int, points: Optional[Tuple[numpy.ndarray, numpy.ndarray]]
+) -> Tuple[numpy.ndarray, int]:
     """Where the sums at each (step, row) are stored, (n_steps, n_docs): the
     index of each of `points` (every point if None), -1 where not kept (those
     sums go to a spare row after the kept ones); the number kept."""
@@ -223,16 +255,19 @@ def _slots(n_steps: int, n_docs: int, points: Optional[Tuple[numpy.ndarray, nump
     slot[steps, rows] = numpy.arange(len(steps))
     return slot, len(steps)
 
+
 def _normalize(rows: numpy.ndarray) -> numpy.ndarray:
     """Divide each row by its sum, in place, where the sum is not 0; the sums."""
     sums = rows.sum(axis=1)
     rows /= numpy.where(sums > 0, sums, 1.0)[:, None]
     return sums
 
+
 def _safe_log(x: numpy.ndarray) -> numpy.ndarray:
     """log(x), with NEVER for log(0)."""
     with numpy.errstate(divide="ignore"):
         return numpy.maximum(numpy.log(x), NEVER)
+
 
 def forward_backward(
     emissions: numpy.ndarray, lengths: numpy.ndarray, chain: ChainScores
@@ -263,6 +298,7 @@ def forward_backward(
         start=tags[:, 0].sum(axis=0),
         end=tags[rows, last].sum(axis=0),
     )
+
 
 def _rescaled(scores: numpy.ndarray):
     """exp(scores) with each row divided by its largest entry, and the log of

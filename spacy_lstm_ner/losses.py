@@ -1,5 +1,6 @@
 """The losses of the two heads, in the shape of thinc's `Loss`: the tags' negative
 log-likelihood under per-token log-probabilities, and under the CRF."""
+
 from typing import List, Sequence, Tuple
 
 import numpy
@@ -23,7 +24,9 @@ class TagNLL(Loss):
     tag. truths[i][t] is the gold tag id of token t of doc i, or -1 where it
     is missing: such tokens give no loss and no gradient."""
 
-    def __call__(self, guesses: List[Floats2d], truths: Sequence[Ints1d]) -> Tuple[List[Floats2d], float]:
+    def __call__(
+        self, guesses: List[Floats2d], truths: Sequence[Ints1d]
+    ) -> Tuple[List[Floats2d], float]:
         ops = get_array_ops(guesses[0])
         lengths = [len(doc_log_probs) for doc_log_probs in guesses]
         log_probs = ops.flatten(guesses)
@@ -48,8 +51,11 @@ class InfeasibleGold(ValueError):
     """The gold tags of the batch's doc `index` allow no valid tag sequence."""
 
     def __init__(self, index: int, scheme: str):
-        super().__init__(f"The gold tags of doc {index} of the batch make no valid {scheme} sequence.")
+        super().__init__(
+            f"The gold tags of doc {index} of the batch make no valid {scheme} sequence."
+        )
         self.index = index
+
 
 class CRFLoss(Loss):
     """Negative log-likelihood of the gold tags under the CRF, per annotated
@@ -64,7 +70,10 @@ class CRFLoss(Loss):
         ops = get_array_ops(guesses.chain.transitions)
         emissions = [ops.to_numpy(e) for e in guesses.emissions]
         d_emissions = [numpy.zeros(e.shape, dtype="float32") for e in emissions]
-        d_chain = {name: numpy.zeros(values.shape) for name, values in zip(ChainScores._fields, guesses.chain)}
+        d_chain = {
+            name: numpy.zeros(values.shape)
+            for name, values in zip(ChainScores._fields, guesses.chain)
+        }
         n_annotated = int(sum((gold >= 0).sum() for gold in truths))
         loss = 0.0
         tagged = [i for i, gold in enumerate(truths) if (gold >= 0).any()]
@@ -73,7 +82,9 @@ class CRFLoss(Loss):
             padded = pad_emissions([emissions[i] for i in tagged])
             lengths = numpy.array([len(emissions[i]) for i in tagged])
             free = forward_backward(padded, lengths, chain)
-            clamped = forward_backward(clamp_to_gold(padded, [truths[i] for i in tagged]), lengths, chain)
+            clamped = forward_backward(
+                clamp_to_gold(padded, [truths[i] for i in tagged]), lengths, chain
+            )
             infeasible = numpy.flatnonzero(clamped.log_z < NEVER / 2)
             if len(infeasible):
                 raise InfeasibleGold(tagged[infeasible[0]], self.scheme)
@@ -85,7 +96,9 @@ class CRFLoss(Loss):
                 d_chain[name] = (getattr(free, name) - getattr(clamped, name)) / n_annotated
         gradient = CRFOutput(
             [ops.asarray2f(d) for d in d_emissions],
-            ChainScores(*(ops.asarray(d_chain[name], dtype="float32") for name in ChainScores._fields)),
+            ChainScores(
+                *(ops.asarray(d_chain[name], dtype="float32") for name in ChainScores._fields)
+            ),
         )
         return gradient, loss
 
@@ -94,6 +107,7 @@ class CRFLoss(Loss):
 
     def get_loss(self, guesses: CRFOutput, truths: Sequence[Ints1d]) -> float:
         return self(guesses, truths)[1]
+
 
 def clamp_to_gold(emissions: numpy.ndarray, gold: List[numpy.ndarray]) -> numpy.ndarray:
     """Emissions with every path that disagrees with a gold tag set to NEVER.

@@ -1,4 +1,5 @@
 """The `lstm_ner` component: a recurrent tagger that writes `doc.ents`."""
+
 from itertools import islice
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
@@ -45,7 +46,9 @@ class Predictions(NamedTuple):
 
     tag_ids: List[numpy.ndarray]  # the best valid tag sequence
     entities: List[List[Tuple[int, int, str]]]  # the entities it spells, as token offsets
-    scored: Optional[List[ScoredSpans]]  # None without score_ents; its entities (and, with a threshold, other likely spans) with probabilities
+    scored: Optional[
+        List[ScoredSpans]
+    ]  # None without score_ents; its entities (and, with a threshold, other likely spans) with probabilities
 
 
 class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
@@ -79,9 +82,15 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         self.name = name
         self.scorer = scorer
         if spans_key is not None and (not isinstance(spans_key, str) or not spans_key):
-            raise ValueError(f"{name}'s spans_key must be a non-empty string or null, got {spans_key!r}.")
-        if threshold is not None and not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):
-            raise ValueError(f"{name}'s threshold must be a probability in (0, 1] or null, got {threshold!r}.")
+            raise ValueError(
+                f"{name}'s spans_key must be a non-empty string or null, got {spans_key!r}."
+            )
+        if threshold is not None and not (
+            isinstance(threshold, (int, float)) and 0 < threshold <= 1
+        ):
+            raise ValueError(
+                f"{name}'s threshold must be a probability in (0, 1] or null, got {threshold!r}."
+            )
         self.score_ents = score_ents
         self.spans_key = spans_key or name
         self.threshold = threshold
@@ -142,11 +151,17 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
             scored = [ScoredSpans([], numpy.zeros((0,))) for _ in docs] if self.score_ents else None
             return Predictions(tag_ids, [[] for _ in docs], scored)
         paths = self._best_paths(docs)
-        tag_ids = paths.tag_ids if paths.tag_index is None else [paths.tag_index[ids] for ids in paths.tag_ids]
+        tag_ids = (
+            paths.tag_ids
+            if paths.tag_index is None
+            else [paths.tag_index[ids] for ids in paths.tag_ids]
+        )
         if not self.score_ents:
             return Predictions(tag_ids, paths.entities, None)
         weights = self.head.weights(paths.scores, paths.spaces, self.cfg["temperature"])
-        scored = score_entities(weights, paths.tag_ids, paths.entities, paths.tags, self.cfg["scheme"], self.threshold)
+        scored = score_entities(
+            weights, paths.tag_ids, paths.entities, paths.tags, self.cfg["scheme"], self.threshold
+        )
         return Predictions(tag_ids, paths.entities, scored)
 
     def _best_paths(self, docs: List[Doc]) -> BestPaths:
@@ -155,21 +170,30 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         tags, tag_index = tuple(self.tags), None
         unseen = set(self.cfg["unseen_labels"])
         if unseen:
-            tag_index = numpy.array([i for i, tag in enumerate(tags) if tag[2:] not in unseen], dtype="int64")
+            tag_index = numpy.array(
+                [i for i, tag in enumerate(tags) if tag[2:] not in unseen], dtype="int64"
+            )
             scores = self.head.select_tags(scores, tag_index)
             tags = tuple(tags[i] for i in tag_index)
         spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
         tag_ids = self.head.decode(scores, spaces)
-        return BestPaths(scores, spaces, tag_ids, batch_entity_offsets(tag_ids, tags), tags, tag_index)
+        return BestPaths(
+            scores, spaces, tag_ids, batch_entity_offsets(tag_ids, tags), tags, tag_index
+        )
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
         scored = predictions.scored or [None] * len(predictions.entities)
         for doc, doc_entities, doc_scored in zip(docs, predictions.entities, scored):
             predicted = [Span(doc, start, end, label=label) for start, end, label in doc_entities]
             if doc_scored is not None:
-                spans = predicted if doc_scored.offsets == doc_entities else [
-                    Span(doc, start, end, label=label) for start, end, label in doc_scored.offsets
-                ]
+                spans = (
+                    predicted
+                    if doc_scored.offsets == doc_entities
+                    else [
+                        Span(doc, start, end, label=label)
+                        for start, end, label in doc_scored.offsets
+                    ]
+                )
                 doc.spans[self.spans_key] = SpanGroup(
                     doc, name=self.spans_key, spans=spans, attrs={"scores": doc_scored.scores}
                 )
@@ -179,9 +203,7 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
                 kept = list(doc.ents)
                 taken = {i for ent in kept for i in range(ent.start, ent.end)}
                 kept += [
-                    span
-                    for span in predicted
-                    if taken.isdisjoint(range(span.start, span.end))
+                    span for span in predicted if taken.isdisjoint(range(span.start, span.end))
                 ]
                 doc.set_ents(kept, default="outside")
 
@@ -264,7 +286,10 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
             if any(len(eg.predicted) for eg in batch)
         ]
         fitted = fit_entity_temperature(
-            batches, self._entity_probabilities, self.cfg["temperature"], f"{self.name} predicts no entity in the {len(examples)} examples given"
+            batches,
+            self._entity_probabilities,
+            self.cfg["temperature"],
+            f"{self.name} predicts no entity in the {len(examples)} examples given",
         )
         self.cfg["temperature"] = fitted["temperature"]
         return fitted
@@ -272,7 +297,9 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
     def _entity_probabilities(self, paths: BestPaths, temperature: float) -> numpy.ndarray:
         """The probability of each entity of `paths` at `temperature`."""
         weights = self.head.weights(paths.scores, paths.spaces, temperature)
-        scored = score_entities(weights, paths.tag_ids, paths.entities, paths.tags, self.cfg["scheme"])
+        scored = score_entities(
+            weights, paths.tag_ids, paths.entities, paths.tags, self.cfg["scheme"]
+        )
         return numpy.concatenate([doc_scored.scores for doc_scored in scored])
 
     def initialize(

@@ -1,5 +1,6 @@
 """Growing a trained tagger's tag set: every learned weight of the old tags is
 kept, and the new tags' weights start at zero."""
+
 from typing import List, Sequence
 
 import numpy
@@ -12,12 +13,16 @@ def resize_tags(model: Model, old_tags: Sequence[str], new_tags: Sequence[str]) 
     superset of `old_tags`: each old tag's weights move to its new position."""
     moved = _positions(old_tags, new_tags)
     resized = resized_layers(model)
-    old = {(layer.id, name): layer.get_param(name) for layer in resized for name in layer.param_names}
+    old = {
+        (layer.id, name): layer.get_param(name) for layer in resized for name in layer.param_names
+    }
     for layer in resized:
         for name in layer.param_names:
             layer.set_param(name, None)  # thinc changes no dim of a layer with params
     for node in model.walk():
-        if node.maybe_get_dim("nO") == len(old_tags) and any(layer in resized for layer in node.walk()):
+        if node.maybe_get_dim("nO") == len(old_tags) and any(
+            layer in resized for layer in node.walk()
+        ):
             node.set_dim("nO", len(new_tags), force=True)
     ops, n_new = model.ops, len(new_tags)
     rows = ops.asarray(moved)
@@ -61,4 +66,3 @@ def forget_resized_state(optimizer, layers: Sequence[Model]) -> None:
                 for table in tables:
                     table.pop(key, None)
                 optimizer.nr_update.pop(key, None)
-

@@ -1,4 +1,5 @@
 """The component's scorer: entity P/R/F plus masked tag accuracies."""
+
 from typing import Any, Dict, Iterable
 
 from spacy.scorer import Scorer, get_ner_prf
@@ -28,9 +29,7 @@ def score_lstm_ner(examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
     examples = list(examples)
     scores = get_ner_prf(examples)
     scores["ner_tag_acc"] = _tag_accuracy(examples)
-    entity_examples = [
-        Example(eg.predicted, _only_entity_tokens(eg.reference)) for eg in examples
-    ]
+    entity_examples = [Example(eg.predicted, _only_entity_tokens(eg.reference)) for eg in examples]
     scores["ner_entity_tag_acc"] = _tag_accuracy(entity_examples)
     return scores
 

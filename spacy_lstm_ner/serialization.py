@@ -1,6 +1,7 @@
 """Loading an lstm_ner component with errors that name what is wrong: the
 missing or damaged file or part, or weights that belong to other labels or
 another tag scheme."""
+
 from typing import Callable
 
 import srsly
@@ -23,7 +24,9 @@ class CheckedLoading:
                 "the bytes' cfg",
                 "the bytes' model",
             )
-            raise ValueError(f"Cannot load {self.name}: {where} ({type(error).__name__}: {error}).") from error
+            raise ValueError(
+                f"Cannot load {self.name}: {where} ({type(error).__name__}: {error})."
+            ) from error
         self._check_loaded("the bytes given", scheme)
         return self
 
@@ -41,7 +44,9 @@ class CheckedLoading:
             where = _damaged_part(
                 lambda: srsly.read_json(path / "cfg"), str(path / "cfg"), str(path / "model")
             )
-            raise ValueError(f"Cannot load {self.name}: {where} ({type(error).__name__}: {error}).") from error
+            raise ValueError(
+                f"Cannot load {self.name}: {where} ({type(error).__name__}: {error})."
+            ) from error
         self._check_loaded(str(path / "model"), scheme)
         return self
 

@@ -1,4 +1,5 @@
 """Tag schemes: the tag inventory for a label set and which tag sequences are valid."""
+
 from functools import lru_cache
 from typing import Iterable, List, Optional, Sequence, Tuple
 
@@ -34,7 +35,9 @@ def entity_offsets(tag_ids: Sequence[int], tags: Tuple[str, ...]) -> List[Tuple[
     return batch_entity_offsets([numpy.asarray(tag_ids, dtype="int64")], tags)[0]
 
 
-def batch_entity_offsets(paths: Sequence[numpy.ndarray], tags: Tuple[str, ...]) -> List[List[Tuple[int, int, str]]]:
+def batch_entity_offsets(
+    paths: Sequence[numpy.ndarray], tags: Tuple[str, ...]
+) -> List[List[Tuple[int, int, str]]]:
     """`entity_offsets` of each doc's valid tag path, read off all paths at once."""
     lengths = numpy.array([len(path) for path in paths], dtype="int64")
     flat = numpy.concatenate(paths) if len(paths) else numpy.zeros((0,), dtype="int64")
@@ -48,7 +51,10 @@ def batch_entity_offsets(paths: Sequence[numpy.ndarray], tags: Tuple[str, ...]) 
     docs = doc_of[starts]
     entities: List[List[Tuple[int, int, str]]] = [[] for _ in paths]
     for doc, start, end, label in zip(
-        docs.tolist(), (starts - offsets[docs]).tolist(), (ends - offsets[docs]).tolist(), flat[starts].tolist()
+        docs.tolist(),
+        (starts - offsets[docs]).tolist(),
+        (ends - offsets[docs]).tolist(),
+        flat[starts].tolist(),
     ):
         entities[doc].append((start, end, labels[label]))
     return entities

@@ -1,4 +1,5 @@
 """Test components for tests/test_apply.py, imported on the Dask workers with --code."""
+
 import os
 import time
 

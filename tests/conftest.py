@@ -1,5 +1,4 @@
 import pytest
-
 from util import overfit_pipeline, small_model_config
 
 

@@ -1,5 +1,6 @@
 """Adding entity types to a trained lstm_ner: in Python, through `spacy train`
 with a sourced component, and across save/load."""
+
 import random
 import sys
 from itertools import islice
@@ -8,11 +9,10 @@ import numpy
 import pytest
 import spacy
 import srsly
+from convert_gmb import read_gmb_csv, sentence_to_doc
 from spacy.training import Example
 from spacy.util import make_tempdir
 from thinc.api import Adam
-
-from convert_gmb import read_gmb_csv, sentence_to_doc
 from util import (
     GMB_CSV,
     ROOT,
@@ -32,9 +32,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import add_label  # noqa: E402
 
 FAST = ["--training.batcher.size", "5", "--training.optimizer.learn_rate", "0.01"]
-TINY_MODEL = ["--components.lstm_ner.model.hidden_width", "16", "--components.lstm_ner.model.embed.widths", "[8,4,4,4]"]
+TINY_MODEL = [
+    "--components.lstm_ner.model.hidden_width",
+    "16",
+    "--components.lstm_ner.model.embed.widths",
+    "[8,4,4,4]",
+]
 HEADS = {"softmax": small_model_config, "crf": crf_config}
-TEXTS = [text for text, _ in TRAIN_DATA] + ["Merkel met Apple in Miami on Friday.", "Sharon visited Berlin."]
+TEXTS = [text for text, _ in TRAIN_DATA] + [
+    "Merkel met Apple in Miami on Friday.",
+    "Sharon visited Berlin.",
+]
 PRODUCT_DATA = [
     ("He bought an iPhone in Paris.", [(13, 19, "PRODUCT"), (23, 28, "GEO")]),
     ("Apple sold the iPhone in Berlin.", [(0, 5, "ORG"), (15, 21, "PRODUCT"), (25, 31, "GEO")]),
@@ -96,7 +104,9 @@ def test_grown_pipeline_round_trips(grown):
     fresh = spacy.blank("en").add_pipe("lstm_ner", config={"model": HEADS[head]()})
     data = srsly.msgpack_loads(nlp.get_pipe("lstm_ner").to_bytes())
     cfg = srsly.json_loads(data["cfg"])
-    data["cfg"] = srsly.json_dumps({**cfg, "labels": [label for label in cfg["labels"] if label != "PRODUCT"]})
+    data["cfg"] = srsly.json_dumps(
+        {**cfg, "labels": [label for label in cfg["labels"] if label != "PRODUCT"]}
+    )
     with pytest.raises(ValueError, match="scores 21 tags.*make 17 BILUO tags"):
         fresh.from_bytes(srsly.msgpack_dumps(data))
 
@@ -109,8 +119,15 @@ def test_updates_learn_the_added_label(grown):
     for _ in range(60):
         nlp.update(examples, sgd=optimizer)
     assert ner.cfg["unseen_labels"] == []
-    assert ents_of(nlp("He bought an iPhone in Paris.")) == [("iPhone", "PRODUCT"), ("Paris", "GEO")]
-    assert ents_of(nlp(TRAIN_DATA[0][0])) == [("Sharon", "PER"), ("Miami", "GEO"), ("last Friday", "TIM")]
+    assert ents_of(nlp("He bought an iPhone in Paris.")) == [
+        ("iPhone", "PRODUCT"),
+        ("Paris", "GEO"),
+    ]
+    assert ents_of(nlp(TRAIN_DATA[0][0])) == [
+        ("Sharon", "PER"),
+        ("Miami", "GEO"),
+        ("last Friday", "TIM"),
+    ]
 
 
 @pytest.mark.parametrize("head", sorted(HEADS))
@@ -136,21 +153,40 @@ def test_spacy_train_sources_a_trained_component_and_learns_a_new_label():
     data with a label the sourced component lacks."""
     with make_tempdir() as tmp:
         write_corpus(tmp / "train.spacy")
-        spacy_train(tmp, "base", "--training.max_steps", "40", "--training.eval_frequency", "40", *FAST, *TINY_MODEL)
+        spacy_train(
+            tmp,
+            "base",
+            "--training.max_steps",
+            "40",
+            "--training.eval_frequency",
+            "40",
+            *FAST,
+            *TINY_MODEL,
+        )
         write_corpus(tmp / "grown.spacy", TRAIN_DATA + PRODUCT_DATA)
         base = spacy.load(tmp / "base" / "model-last")
         config = base.config.copy()
         config["components"]["lstm_ner"] = {"source": str(tmp / "base" / "model-last")}
         config.to_disk(tmp / "sourced.cfg")
         spacy_train(
-            tmp, "grown", "--training.max_steps", "120", "--training.eval_frequency", "60", *FAST,
-            train="grown.spacy", dev="grown.spacy", config=tmp / "sourced.cfg",
+            tmp,
+            "grown",
+            "--training.max_steps",
+            "120",
+            "--training.eval_frequency",
+            "60",
+            *FAST,
+            train="grown.spacy",
+            dev="grown.spacy",
+            config=tmp / "sourced.cfg",
         )
         grown = spacy.load(tmp / "grown" / "model-last")
         assert "PRODUCT" not in base.get_pipe("lstm_ner").labels
         assert "PRODUCT" in grown.get_pipe("lstm_ner").labels
         assert ("iPhone", "PRODUCT") in ents_of(grown("He bought an iPhone in Paris."))
-        scores = run_python("-m", "spacy", "evaluate", tmp / "grown" / "model-last", tmp / "grown.spacy").stdout
+        scores = run_python(
+            "-m", "spacy", "evaluate", tmp / "grown" / "model-last", tmp / "grown.spacy"
+        ).stdout
         assert "PRODUCT" in scores
 
 
@@ -159,7 +195,9 @@ def test_fine_tuning_learns_a_new_type_and_keeps_the_old_ones():
     fine-tuned on a mix of `tim` and old examples (benchmarks/add_label.py):
     it learns `tim` and the old types' F on held-out sentences moves by at most 2 points."""
     nlp = spacy.blank("en")
-    docs = [sentence_to_doc(nlp.vocab, sentence) for sentence in islice(read_gmb_csv(GMB_CSV), 2000)]
+    docs = [
+        sentence_to_doc(nlp.vocab, sentence) for sentence in islice(read_gmb_csv(GMB_CSV), 2000)
+    ]
     held_out, train = docs[:400], docs[400:]
     nlp.add_pipe("lstm_ner", config={"model": small_model_config(hidden_width=64)})
     base = [Example(add_label.bare(doc), add_label.without_label(doc, "tim")) for doc in train]
@@ -168,7 +206,9 @@ def test_fine_tuning_learns_a_new_type_and_keeps_the_old_ones():
     rng = random.Random(0)
     for _ in range(600):
         nlp.update(rng.sample(base, 32), sgd=optimizer, drop=0.2)
-    result = add_label.add_label_run(nlp, train, held_out, "tim", steps=150, batch_size=32, drop=0.2)
+    result = add_label.add_label_run(
+        nlp, train, held_out, "tim", steps=150, batch_size=32, drop=0.2
+    )
     assert result["before"]["new"]["f"] == 0.0
     assert result["after"]["new"]["f"] > 0.6
     assert result["after"]["old"]["f"] > result["before"]["old"]["f"] - 0.02

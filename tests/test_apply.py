@@ -1,5 +1,6 @@
 """`python -m spacy_lstm_ner apply`: a corpus annotated on a 2-worker Dask LocalCluster
 into DocBin shards, equal to `spacy apply`, resumable, surviving a killed worker."""
+
 import json
 import os
 import signal
@@ -49,7 +50,12 @@ def models(trained_nlp, tmp_path_factory):
     slow = spacy.load(tmp / "base")
     slow.add_pipe("test_sleeper", config={"seconds": 0.05, "log": str(tmp / "sleeper.log")})
     slow.to_disk(tmp / "slow")
-    return {"base": tmp / "base", "marked": tmp / "marked", "slow": tmp / "slow", "log": tmp / "sleeper.log"}
+    return {
+        "base": tmp / "base",
+        "marked": tmp / "marked",
+        "slow": tmp / "slow",
+        "log": tmp / "sleeper.log",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +96,10 @@ def annotations(doc):
     return (
         doc.text,
         [(ent.text, ent.start, ent.end, ent.label_) for ent in doc.ents],
-        {key: [(span.start, span.end, span.label_) for span in group] for key, group in doc.spans.items()},
+        {
+            key: [(span.start, span.end, span.label_) for span in group]
+            for key, group in doc.spans.items()
+        },
         dict(doc.user_data),
     )
 
@@ -110,10 +119,33 @@ def assert_same_span_attrs(docs, expected):
 def test_shards_hold_what_spacy_apply_writes(models, tmp_path):
     n_docs = write_inputs(tmp_path / "data")
     model = models["marked"]
-    run_python("-m", "spacy", "apply", model, tmp_path / "data", tmp_path / "ref.spacy", "--code", CODE, timeout=TIMEOUT)
+    run_python(
+        "-m",
+        "spacy",
+        "apply",
+        model,
+        tmp_path / "data",
+        tmp_path / "ref.spacy",
+        "--code",
+        CODE,
+        timeout=TIMEOUT,
+    )
     result = run_python(
-        "-m", "spacy_lstm_ner", "apply", model, tmp_path / "data", tmp_path / "out",
-        "--n-workers", "2", "--docs-per-shard", "4", "--batch-size", "3", "--code", CODE, timeout=TIMEOUT,
+        "-m",
+        "spacy_lstm_ner",
+        "apply",
+        model,
+        tmp_path / "data",
+        tmp_path / "out",
+        "--n-workers",
+        "2",
+        "--docs-per-shard",
+        "4",
+        "--batch-size",
+        "3",
+        "--code",
+        CODE,
+        timeout=TIMEOUT,
     )
     assert f"Annotated {n_docs} docs" in result.stdout and "on 2 workers" in result.stdout
     nlp = spacy.blank("en")
@@ -146,8 +178,12 @@ def test_model_loads_once_per_worker_with_one_torch_thread(models, cluster, tmp_
     with distributed.Client(cluster) as client:
         for run in range(2):
             summary = apply(
-                str(models["base"]), tmp_path / "data", tmp_path / f"out{run}",
-                scheduler=cluster.scheduler_address, docs_per_shard=2, progress=False,
+                str(models["base"]),
+                tmp_path / "data",
+                tmp_path / f"out{run}",
+                scheduler=cluster.scheduler_address,
+                docs_per_shard=2,
+                progress=False,
             )
             assert summary.workers == 2 and summary.shards_written == -(-n_docs // 2)
             after = client.run(loaded)
@@ -167,7 +203,9 @@ def test_local_cluster_workers_keep_glibc_malloc_settings_and_run_no_profiler(mo
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "123")
     with dask_client(n_workers=1) as client:
         assert list(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == [None]
-        assert list(client.run(dask.config.get, "distributed.worker.profile.enabled").values()) == [False]
+        assert list(client.run(dask.config.get, "distributed.worker.profile.enabled").values()) == [
+            False
+        ]
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "123"
     assert dask.config.get("distributed.worker.profile.enabled") is True
 
@@ -199,9 +237,19 @@ def test_rerun_with_other_settings_is_refused_unless_overwriting(models, cluster
     apply(str(models["base"]), tmp_path / "data", tmp_path / "out", docs_per_shard=3, **options)
     with pytest.raises(ManifestError, match="other docs_per_shard"):
         apply(str(models["base"]), tmp_path / "data", tmp_path / "out", docs_per_shard=5, **options)
-    summary = apply(str(models["base"]), tmp_path / "data", tmp_path / "out", docs_per_shard=5, overwrite=True, **options)
+    summary = apply(
+        str(models["base"]),
+        tmp_path / "data",
+        tmp_path / "out",
+        docs_per_shard=5,
+        overwrite=True,
+        **options,
+    )
     n_shards = -(-n_docs // 5)
-    assert summary.shards_written == n_shards and len(list((tmp_path / "out").glob("*.spacy"))) == n_shards
+    assert (
+        summary.shards_written == n_shards
+        and len(list((tmp_path / "out").glob("*.spacy"))) == n_shards
+    )
 
 
 def test_bad_line_stops_naming_file_and_line_and_keeps_complete_shards(models, cluster, tmp_path):
@@ -243,8 +291,16 @@ def test_rerun_redoes_the_shards_whose_input_changed(models, cluster, tmp_path):
         ("a.jsonl", b'{"text": "ok"}\n\n[1, 2]\n', "a.jsonl, line 3: no 'text' key"),
         ("a.jsonl", b'{"text": "ok"}\n{"body": "no text"}\n', "a.jsonl, line 2: no 'text' key"),
         ("a.jsonl", b'{"text": "ok"}\n{"text": 3}\n', "a.jsonl, line 2: 'text' is a int"),
-        ("a.jsonl", b'{"text": "ok"}\n{"text": "caf\xe9"}\n', r"a.jsonl, line 2: byte b'\\xe9' is not valid UTF-8"),
-        ("a.txt", b"first line\nsecond \xff line\n", r"a.txt, line 2: byte b'\\xff' is not valid UTF-8"),
+        (
+            "a.jsonl",
+            b'{"text": "ok"}\n{"text": "caf\xe9"}\n',
+            r"a.jsonl, line 2: byte b'\\xe9' is not valid UTF-8",
+        ),
+        (
+            "a.txt",
+            b"first line\nsecond \xff line\n",
+            r"a.txt, line 2: byte b'\\xff' is not valid UTF-8",
+        ),
         ("a.spacy", b"not a docbin", "a.spacy: cannot read it as a .spacy file"),
     ],
 )
@@ -273,13 +329,22 @@ def test_shard_bytes_are_what_docbin_writes(trained_nlp):
     from spacy.tokens import Span, SpanGroup
 
     docs = list(trained_nlp.pipe(TEXTS))
-    known_kb, unknown_kb = Span(docs[0], 0, 2, label="M", kb_id="Q1"), Span(docs[0], 1, 2, label="N", kb_id=12345)
-    docs[0].spans["marks"] = SpanGroup(docs[0], name="marks", spans=[known_kb, unknown_kb], attrs={"scores": [0.5, 1]})
+    known_kb, unknown_kb = (
+        Span(docs[0], 0, 2, label="M", kb_id="Q1"),
+        Span(docs[0], 1, 2, label="N", kb_id=12345),
+    )
+    docs[0].spans["marks"] = SpanGroup(
+        docs[0], name="marks", spans=[known_kb, unknown_kb], attrs={"scores": [0.5, 1]}
+    )
     docs[0].user_data["id"] = [1, "a"]
     docs[1][0].lemma_, docs[1][0].tag_, docs[1][1].dep_ = "apple-lemma", "NNP", "nsubj"
     docs[1][0].set_morph("Number=Sing")
-    assert zlib.decompress(docbin_bytes(docs)) == zlib.decompress(DocBin(docs=docs, store_user_data=True).to_bytes())
-    assert zlib.decompress(docbin_bytes([])) == zlib.decompress(DocBin(store_user_data=True).to_bytes())
+    assert zlib.decompress(docbin_bytes(docs)) == zlib.decompress(
+        DocBin(docs=docs, store_user_data=True).to_bytes()
+    )
+    assert zlib.decompress(docbin_bytes([])) == zlib.decompress(
+        DocBin(store_user_data=True).to_bytes()
+    )
     some = ["ORTH", "ENT_IOB", "ENT_TYPE"]
     docs_back = list(docbin_docs(DocBin().from_bytes(docbin_bytes(docs, some)), trained_nlp.vocab))
     expected = list(DocBin(attrs=some, docs=docs, store_user_data=True).get_docs(trained_nlp.vocab))
@@ -296,7 +361,15 @@ def test_unknown_model_fails_naming_it(tmp_path):
 
 def test_command_with_an_unknown_model_exits_naming_it(tmp_path):
     (tmp_path / "a.txt").write_text("Sharon flew to Miami.", encoding="utf8")
-    result = run_python("-m", "spacy_lstm_ner", "apply", "no_such_pipeline", tmp_path / "a.txt", tmp_path / "out", check=False)
+    result = run_python(
+        "-m",
+        "spacy_lstm_ner",
+        "apply",
+        "no_such_pipeline",
+        tmp_path / "a.txt",
+        tmp_path / "out",
+        check=False,
+    )
     assert result.returncode == 1 and "Cannot find the model 'no_such_pipeline'" in result.stdout
 
 
@@ -304,20 +377,30 @@ def test_killed_worker_loses_and_doubles_no_doc(models, trained_nlp, tmp_path):
     """Kill a worker process while it annotates a shard: the shard runs on the
     other worker (or the restarted one), and the output is still complete."""
     texts = [f"Sharon flew to Miami on day {i}." for i in range(48)]
-    (tmp_path / "texts.jsonl").write_text("\n".join(json.dumps({"text": t}) for t in texts), encoding="utf8")
+    (tmp_path / "texts.jsonl").write_text(
+        "\n".join(json.dumps({"text": t}) for t in texts), encoding="utf8"
+    )
     log = models["log"]
     log.unlink(missing_ok=True)
     out = tmp_path / "out"
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         pids = set(client.run(os.getpid).values())
         outcome = {}
 
         def run():
             outcome["summary"] = apply(
-                str(models["slow"]), tmp_path / "texts.jsonl", out, scheduler=cluster.scheduler_address,
-                docs_per_shard=4, code=CODE, progress=False,
+                str(models["slow"]),
+                tmp_path / "texts.jsonl",
+                out,
+                scheduler=cluster.scheduler_address,
+                docs_per_shard=4,
+                code=CODE,
+                progress=False,
             )
 
         thread = threading.Thread(target=run)
@@ -330,8 +413,14 @@ def test_killed_worker_loses_and_doubles_no_doc(models, trained_nlp, tmp_path):
     nlp = spacy.blank("en")
     docs = read_shards(out, nlp)
     assert [doc.text for doc in docs] == texts
-    assert [annotations(doc)[1] for doc in docs] == [annotations(doc)[1] for doc in trained_nlp.pipe(texts)]
-    redone_by = {int(pid) for pid, text in (line.split("\t") for line in log.read_text().splitlines()) if text == doc_text}
+    assert [annotations(doc)[1] for doc in docs] == [
+        annotations(doc)[1] for doc in trained_nlp.pipe(texts)
+    ]
+    redone_by = {
+        int(pid)
+        for pid, text in (line.split("\t") for line in log.read_text().splitlines())
+        if text == doc_text
+    }
     assert victim in redone_by and len(redone_by) >= 2
     assert json.loads((out / "manifest.json").read_text())["docs"] == len(texts)
 

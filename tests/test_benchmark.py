@@ -1,4 +1,5 @@
 """`benchmarks/`: the `--quick` run end to end, the time budget, the ablation's configs."""
+
 import json
 import subprocess
 import sys
@@ -7,24 +8,27 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 from thinc.api import Config
-
 from util import ROOT, convert_gmb_slice, make_examples, write_vectors
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import accuracy  # noqa: E402
 import benchmark  # noqa: E402
-from report import markdown  # noqa: E402
-from stages import STAGES, stage_profile  # noqa: E402
 import suites  # noqa: E402
 import train  # noqa: E402
+from report import markdown  # noqa: E402
+from stages import STAGES, stage_profile  # noqa: E402
 
 N_SENTENCES = 900
 SPLITS = "train:1-500,dev:501-700,test:701-900"
 SYSTEMS = ("spacy_ner", "lstm_ner_bilstm", "lstm_ner_lstm")
 TAG_ACCURACIES = ("ner_tag_acc", "ner_entity_tag_acc")
 NUMBERS = (
-    "train_seconds", "train_words_per_second", "infer_words_per_second",
-    "train_peak_rss_mb", "infer_peak_rss_mb", "model_size_mb",
+    "train_seconds",
+    "train_words_per_second",
+    "infer_words_per_second",
+    "train_peak_rss_mb",
+    "infer_peak_rss_mb",
+    "model_size_mb",
 )
 
 
@@ -32,8 +36,15 @@ NUMBERS = (
 def quick_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("benchmark")
     command = [
-        sys.executable, str(ROOT / "benchmarks" / "benchmark.py"), "--quick",
-        "--corpus", str(convert_gmb_slice(tmp, N_SENTENCES, SPLITS)), "--output", str(tmp / "out"), "--workdir", str(tmp / "work"),
+        sys.executable,
+        str(ROOT / "benchmarks" / "benchmark.py"),
+        "--quick",
+        "--corpus",
+        str(convert_gmb_slice(tmp, N_SENTENCES, SPLITS)),
+        "--output",
+        str(tmp / "out"),
+        "--workdir",
+        str(tmp / "work"),
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -51,7 +62,16 @@ def test_quick_report_has_every_figure_for_every_system(quick_run):
             assert 0.0 <= system[key] <= 1.0, (name, key)
         for key in TAG_ACCURACIES:
             assert 0.0 <= system[key] <= 1.0, (name, key)
-        assert set(system["ents_per_type"]) <= {"art", "eve", "geo", "gpe", "nat", "org", "per", "tim"}
+        assert set(system["ents_per_type"]) <= {
+            "art",
+            "eve",
+            "geo",
+            "gpe",
+            "nat",
+            "org",
+            "per",
+            "tim",
+        }
         for key in NUMBERS:
             assert system[key] > 0, (name, key)
         assert len(system["infer_runs_words_per_second"]) == settings["repeats"] == 5
@@ -62,7 +82,9 @@ def test_quick_report_has_every_figure_for_every_system(quick_run):
         assert [e["seconds"] for e in curve] == sorted(e["seconds"] for e in curve)
         assert [point["step"] for point in system["train_rss_curve"]] == [0, 10, 20, 30]
         assert all(point["rss_mb"] > 0 for point in system["train_rss_curve"])
-        assert len(system["infer_rss_curve"]) == 10 and system["infer_rss_curve"][-1]["words"] >= 20000
+        assert (
+            len(system["infer_rss_curve"]) == 10 and system["infer_rss_curve"][-1]["words"] >= 20000
+        )
         stages = system["infer_stages"]
         if name == "spacy_ner":
             assert stages is None
@@ -70,8 +92,10 @@ def test_quick_report_has_every_figure_for_every_system(quick_run):
             assert list(stages) == list(STAGES)
             scored = name != "lstm_ner_lstm"  # configs/lstm.cfg sets score_ents = false
             assert (stages["entity scores"]["seconds"] > 0) == scored, stages
-            assert all(stage["seconds"] > 0 for key, stage in stages.items() if key != "entity scores"), stages
-            assert (system["infer_words_per_second_no_scores"] is not None)
+            assert all(
+                stage["seconds"] > 0 for key, stage in stages.items() if key != "entity scores"
+            ), stages
+            assert system["infer_words_per_second_no_scores"] is not None
 
 
 def test_quick_writes_table_and_plot(quick_run):
@@ -89,15 +113,33 @@ def test_table_shows_a_score_the_scorer_did_not_report_as_na(quick_run):
     system["ents_p"], system["ner_tag_acc"] = 0.5, None
     rows = markdown(results).splitlines()
     row = next(line for line in rows if line.startswith(f"| {system['description']} |"))
-    assert row.split(" | ")[1:5] == ["0.500", f"{system['ents_r']:.3f}", f"{system['ents_f']:.3f}", "n/a"]
+    assert row.split(" | ")[1:5] == [
+        "0.500",
+        f"{system['ents_r']:.3f}",
+        f"{system['ents_f']:.3f}",
+        "n/a",
+    ]
 
 
 def test_time_budget_stops_after_a_dev_evaluation(tmp_path):
     corpus = tmp_path / "train.spacy"
     DocBin(docs=[eg.reference for eg in make_examples(spacy.blank("en"))]).to_disk(corpus)
-    args = benchmark.parse_args(["--max-steps", "100", "--eval-frequency", "2", "--max-seconds", "1e-9"])
-    config, curve, summary = tmp_path / "config.cfg", tmp_path / "curve.jsonl", tmp_path / "summary.json"
-    suites.write_config(ROOT / "configs" / "lstm.cfg", config, {"train": corpus, "dev": corpus}, args, curve, summary)
+    args = benchmark.parse_args(
+        ["--max-steps", "100", "--eval-frequency", "2", "--max-seconds", "1e-9"]
+    )
+    config, curve, summary = (
+        tmp_path / "config.cfg",
+        tmp_path / "curve.jsonl",
+        tmp_path / "summary.json",
+    )
+    suites.write_config(
+        ROOT / "configs" / "lstm.cfg",
+        config,
+        {"train": corpus, "dev": corpus},
+        args,
+        curve,
+        summary,
+    )
     train.spacy_train(config, tmp_path / "out", threads=1)
     result = json.loads(summary.read_text())
     assert result["stopped_by"] == "time" and result["peak_rss_mb"] > 0
@@ -114,7 +156,9 @@ def test_ablation_systems_change_only_their_overrides(tmp_path):
             continue
         path = tmp_path / f"{name}.cfg"
         logs = tmp_path / "c.jsonl", tmp_path / "s.json"
-        suites.write_config(suites.base_config(system, tmp_path), path, corpus, args, *logs, system.overrides)
+        suites.write_config(
+            suites.base_config(system, tmp_path), path, corpus, args, *logs, system.overrides
+        )
         config = Config().from_disk(path, interpolate=False)
         configs[name] = config["components"]["lstm_ner"]["model"]
         vectors[name] = config["paths"]["vectors"]
@@ -126,7 +170,10 @@ def test_ablation_systems_change_only_their_overrides(tmp_path):
     assert vectors["bilstm+vectors"] == vectors["lstm_ner_bilstm_crf"] == str(tmp_path / "vectors")
     assert vectors["lstm_ner_bilstm"] is None and vectors["bilstm+crf"] is None
     crf = configs["lstm_ner_bilstm_crf"]
-    assert crf["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v2" and crf["embed"]["char_cnn_width"] == 50
+    assert (
+        crf["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v2"
+        and crf["embed"]["char_cnn_width"] == 50
+    )
     assert crf["embed"]["include_static_vectors"] is True
 
 
@@ -135,8 +182,13 @@ def test_update_speed_prints_milliseconds_per_update(tmp_path):
     docs = [eg.reference for eg in make_examples(nlp)] * 80
     DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
     command = [
-        sys.executable, str(ROOT / "benchmarks" / "update_speed.py"), str(ROOT / "configs" / "lstm.cfg"),
-        "--train", str(tmp_path / "train.spacy"), "--batches", "2",
+        sys.executable,
+        str(ROOT / "benchmarks" / "update_speed.py"),
+        str(ROOT / "configs" / "lstm.cfg"),
+        "--train",
+        str(tmp_path / "train.spacy"),
+        "--batches",
+        "2",
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -145,9 +197,16 @@ def test_update_speed_prints_milliseconds_per_update(tmp_path):
 
 
 def test_update_speed_refuses_a_corpus_too_small(tmp_path):
-    DocBin(docs=[eg.reference for eg in make_examples(spacy.blank("en"))]).to_disk(tmp_path / "train.spacy")
-    command = [sys.executable, str(ROOT / "benchmarks" / "update_speed.py"), str(ROOT / "configs" / "lstm.cfg"),
-               "--train", str(tmp_path / "train.spacy")]
+    DocBin(docs=[eg.reference for eg in make_examples(spacy.blank("en"))]).to_disk(
+        tmp_path / "train.spacy"
+    )
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "update_speed.py"),
+        str(ROOT / "configs" / "lstm.cfg"),
+        "--train",
+        str(tmp_path / "train.spacy"),
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode != 0 and "too few" in result.stderr
 
@@ -171,12 +230,22 @@ def test_long_docs_writes_peak_memory_per_length(tmp_path):
     nlp = spacy.blank("en")
     DocBin(docs=[eg.reference for eg in make_examples(nlp)]).to_disk(tmp_path / "test.spacy")
     command = [
-        sys.executable, str(ROOT / "benchmarks" / "long_docs.py"), str(ROOT / "tests" / "data" / "v1_softmax"),
-        "--tokens", "50", "500", "--test", str(tmp_path / "test.spacy"), "--output", str(tmp_path),
+        sys.executable,
+        str(ROOT / "benchmarks" / "long_docs.py"),
+        str(ROOT / "tests" / "data" / "v1_softmax"),
+        "--tokens",
+        "50",
+        "500",
+        "--test",
+        str(tmp_path / "test.spacy"),
+        "--output",
+        str(tmp_path),
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    runs = json.loads((tmp_path / "long_docs.json").read_text())[str(ROOT / "tests" / "data" / "v1_softmax")]
+    runs = json.loads((tmp_path / "long_docs.json").read_text())[
+        str(ROOT / "tests" / "data" / "v1_softmax")
+    ]
     assert [run["tokens"] for run in runs] == [50, 500]
     assert all(run["peak_above_before_mb"] >= 0 and run["seconds"] > 0 for run in runs)
     assert "| tokens |" in (tmp_path / "long_docs.md").read_text()
@@ -185,11 +254,26 @@ def test_long_docs_writes_peak_memory_per_length(tmp_path):
 def test_accuracy_benchmark_scores_seen_and_unseen_mentions_per_seed(tmp_path):
     corpus = convert_gmb_slice(tmp_path, N_SENTENCES, SPLITS)
     write_vectors(tmp_path)
-    report = accuracy.main([
-        "--corpus", str(corpus), "--vectors", str(tmp_path / "vectors"), "--seeds", "0,1",
-        "--max-steps", "10", "--eval-frequency", "5", "--output", str(tmp_path / "out"),
-        "--workdir", str(tmp_path / "work"), "--name", "tiny",
-    ])
+    report = accuracy.main(
+        [
+            "--corpus",
+            str(corpus),
+            "--vectors",
+            str(tmp_path / "vectors"),
+            "--seeds",
+            "0,1",
+            "--max-steps",
+            "10",
+            "--eval-frequency",
+            "5",
+            "--output",
+            str(tmp_path / "out"),
+            "--workdir",
+            str(tmp_path / "work"),
+            "--name",
+            "tiny",
+        ]
+    )
     assert set(report["systems"]) == {"spacy_ner_accuracy", "lstm_ner_bilstm_crf"}
     for system in report["systems"].values():
         assert [run["seed"] for run in system["runs"]] == [0, 1]
@@ -198,28 +282,51 @@ def test_accuracy_benchmark_scores_seen_and_unseen_mentions_per_seed(tmp_path):
             for split in ("dev", "test"):
                 scores = run[split]
                 n_gold = scores["seen"]["n_gold"] + scores["unseen"]["n_gold"]
-                assert n_gold > 0 and scores["unseen_share"] == pytest.approx(scores["unseen"]["n_gold"] / n_gold)
+                assert n_gold > 0 and scores["unseen_share"] == pytest.approx(
+                    scores["unseen"]["n_gold"] / n_gold
+                )
         assert system["summary"]["test_f"]["mean"] == pytest.approx(
             sum(run["test"]["ents_f"] for run in system["runs"]) / 2
         )
-    assert json.loads((tmp_path / "out" / "tiny.json").read_text())["systems"].keys() == report["systems"].keys()
+    assert (
+        json.loads((tmp_path / "out" / "tiny.json").read_text())["systems"].keys()
+        == report["systems"].keys()
+    )
     assert "| lstm_ner_bilstm_crf | 1 |" in (tmp_path / "out" / "tiny.md").read_text()
 
 
 def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
-    args = accuracy.parse_args(["--suite", "accuracy_ablation", "--vectors", str(tmp_path / "vectors")])
+    args = accuracy.parse_args(
+        ["--suite", "accuracy_ablation", "--vectors", str(tmp_path / "vectors")]
+    )
     assert args.dev_only
     corpus = {"train": tmp_path / "train.spacy", "dev": tmp_path / "dev.spacy"}
     configs = {}
     for name, system in suites.SUITES["accuracy_ablation"].items():
         path = tmp_path / f"{name}.cfg"
-        suites.write_config(suites.base_config(system, tmp_path), path, corpus, args, tmp_path / "c", tmp_path / "s", system.overrides)
+        suites.write_config(
+            suites.base_config(system, tmp_path),
+            path,
+            corpus,
+            args,
+            tmp_path / "c",
+            tmp_path / "s",
+            system.overrides,
+        )
         configs[name] = Config().from_disk(path, interpolate=False)
     full = configs["bilstm_crf"]
     embed = lambda name: configs[name]["components"]["lstm_ner"]["model"]["embed"]  # noqa: E731
-    assert embed("bilstm_crf")["word_dropout_rate"] > 0 and embed("-word_dropout")["word_dropout_rate"] == 0
+    assert (
+        embed("bilstm_crf")["word_dropout_rate"] > 0
+        and embed("-word_dropout")["word_dropout_rate"] == 0
+    )
     assert embed("bilstm_crf")["char_cnn_width"] > 0 and embed("-char_cnn")["char_cnn_width"] == 0
-    assert full["training"]["dropout"] == 0.5 and configs["dropout_0.2"]["training"]["dropout"] == 0.2
-    assert full["paths"]["vectors"] == str(tmp_path / "vectors") and full["initialize"]["vectors"] == "${paths.vectors}"
+    assert (
+        full["training"]["dropout"] == 0.5 and configs["dropout_0.2"]["training"]["dropout"] == 0.2
+    )
+    assert (
+        full["paths"]["vectors"] == str(tmp_path / "vectors")
+        and full["initialize"]["vectors"] == "${paths.vectors}"
+    )
     assert configs["glove_100k"]["initialize"]["vectors"] == "corpus/vectors"
     assert configs["en_core_web_md"]["initialize"]["vectors"] == suites.md_vectors()

@@ -1,13 +1,14 @@
 """The character CNN of FeatureEmbed.v2: one vector per distinct word, whole
 words read, gradients reaching the CNN, settings checked, saved and loaded."""
+
 import numpy
 import pytest
 import spacy
 from spacy.util import make_tempdir, registry
 from thinc.api import Config
+from util import CNN_EMBED, crf_config, make_examples, train_pipeline
 
 from spacy_lstm_ner.layers.char_cnn import char_cnn, word_bytes
-from util import CNN_EMBED, crf_config, make_examples, train_pipeline
 
 
 def initialized_cnn(**settings):
@@ -37,12 +38,17 @@ def test_the_whole_word_counts_not_only_its_ends():
 
 def test_long_words_are_read_by_their_first_and_last_bytes():
     nlp = spacy.blank("en")
-    keys = numpy.array([nlp.vocab.strings.add(word) for word in ("abcdefghij", "ab", "é")], dtype="uint64")
+    keys = numpy.array(
+        [nlp.vocab.strings.add(word) for word in ("abcdefghij", "ab", "é")], dtype="uint64"
+    )
     byte_ids = word_bytes(nlp.vocab.strings, keys, max_bytes=6)
     assert byte_ids.shape == (3, 6)
     assert bytes((byte_ids[0] - 1).tolist()) == b"abchij"
     assert byte_ids[1].tolist() == [ord("a") + 1, ord("b") + 1, 0, 0, 0, 0]
-    assert byte_ids[2, :2].tolist() == [b + 1 for b in "é".encode("utf8")] and not byte_ids[2, 2:].any()
+    assert (
+        byte_ids[2, :2].tolist() == [b + 1 for b in "é".encode("utf8")]
+        and not byte_ids[2, 2:].any()
+    )
 
 
 def test_empty_batch_and_empty_docs():
@@ -92,7 +98,9 @@ def test_feature_embed_v2_width_is_the_sum_of_its_parts():
     (vectors,) = embed.predict([spacy.blank("en").make_doc("the Cat sat")])
     assert vectors.shape == (3, 16 + 8 + 10) and embed.get_dim("nO") == 34
     no_chars = registry.resolve(Config({"e": {**CNN_EMBED, "char_cnn_width": 0}}))["e"]
-    assert no_chars.get_dim("nO") == 24 and not any(layer.name == "char_cnn" for layer in no_chars.walk())
+    assert no_chars.get_dim("nO") == 24 and not any(
+        layer.name == "char_cnn" for layer in no_chars.walk()
+    )
 
 
 def test_trained_pipeline_round_trips_with_identical_predictions():
@@ -111,5 +119,6 @@ def test_trained_pipeline_round_trips_with_identical_predictions():
         numpy.testing.assert_allclose(
             loaded.get_pipe("lstm_ner").model.predict([loaded.make_doc(text)]).emissions[0],
             nlp.get_pipe("lstm_ner").model.predict([nlp.make_doc(text)]).emissions[0],
-            rtol=1e-5, atol=1e-6,
+            rtol=1e-5,
+            atol=1e-6,
         )

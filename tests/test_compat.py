@@ -1,11 +1,11 @@
 """Pipelines saved with the v1 architectures and scorer keep loading; the v2
 scorer's keys do not collide with spaCy's own."""
+
 import json
 
 import pytest
 import spacy
 from spacy.training import Example
-
 from util import ROOT, TRAIN_DATA
 
 DATA = ROOT / "tests" / "data"
@@ -15,7 +15,10 @@ DATA = ROOT / "tests" / "data"
 def test_pipelines_saved_with_v1_load_and_predict_as_they_did(name):
     saved = json.loads((DATA / "v1_predictions.json").read_text(encoding="utf8"))
     nlp = spacy.load(DATA / name)
-    got = [[[ent.start_char, ent.end_char, ent.label_] for ent in doc.ents] for doc in nlp.pipe(saved["texts"])]
+    got = [
+        [[ent.start_char, ent.end_char, ent.label_] for ent in doc.ents]
+        for doc in nlp.pipe(saved["texts"])
+    ]
     assert got == saved["ents"][name]
 
 
@@ -23,14 +26,21 @@ def half_right_examples(nlp):
     """Gold entities of which the pipeline finds some and misses others."""
     data = [(text, ents) for text, ents in TRAIN_DATA if ents]
     return [
-        Example(nlp(text), Example.from_dict(nlp.make_doc(text), {"entities": ents + [(len(text) - 1, len(text), "ORG")]}).reference)
+        Example(
+            nlp(text),
+            Example.from_dict(
+                nlp.make_doc(text), {"entities": ents + [(len(text) - 1, len(text), "ORG")]}
+            ).reference,
+        )
         for text, ents in data
     ]
 
 
 def test_v2_scores_sit_beside_spacys_tokenization_scores():
     nlp = spacy.load(DATA / "v1_crf")
-    nlp.get_pipe("lstm_ner").scorer = spacy.registry.scorers.get("spacy_lstm_ner.masked_accuracy_scorer.v2")()
+    nlp.get_pipe("lstm_ner").scorer = spacy.registry.scorers.get(
+        "spacy_lstm_ner.masked_accuracy_scorer.v2"
+    )()
     scores = nlp.evaluate(half_right_examples(nlp))
     assert scores["token_acc"] == 1.0
     assert 0.5 < scores["ner_tag_acc"] < 1.0

@@ -1,4 +1,5 @@
 """The lstm_ner component in real pipelines: training, prediction, serialization."""
+
 import numpy
 import pytest
 import spacy
@@ -6,8 +7,15 @@ import srsly
 from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import fix_random_seed, make_tempdir
-
-from util import GOLD, TRAIN_DATA, ents_of, make_examples, run_python, small_model_config, train_pipeline
+from util import (
+    GOLD,
+    TRAIN_DATA,
+    ents_of,
+    make_examples,
+    run_python,
+    small_model_config,
+    train_pipeline,
+)
 
 
 @pytest.mark.parametrize("scheme", ["BILUO", "IOB"])
@@ -22,7 +30,9 @@ def test_overfits_a_few_sentences(scheme):
 
 def test_unidirectional_course_model_overfits():
     nlp = spacy.blank("en")
-    nlp.add_pipe("lstm_ner", config={"model": small_model_config(bidirectional=False), "scheme": "IOB"})
+    nlp.add_pipe(
+        "lstm_ner", config={"model": small_model_config(bidirectional=False), "scheme": "IOB"}
+    )
     losses = train_pipeline(nlp, make_examples(nlp), n_iter=150)
     assert losses[-1] < losses[0] / 10
     assert ents_of(nlp(TRAIN_DATA[0][0])) == GOLD[0]
@@ -160,10 +170,14 @@ def test_nan_loss_raises():
 def test_labels_given_at_initialize():
     nlp = spacy.blank("en")
     ner = nlp.add_pipe("lstm_ner", config={"model": small_model_config()})
-    nlp.initialize(lambda: make_examples(nlp), )
+    nlp.initialize(
+        lambda: make_examples(nlp),
+    )
     nlp2 = spacy.blank("en")
     ner2 = nlp2.add_pipe("lstm_ner", config={"model": small_model_config()})
-    ner2.initialize(lambda: make_examples(nlp2), nlp=nlp2, labels=["PER", "GEO", "ORG", "TIM", "EVE"])
+    ner2.initialize(
+        lambda: make_examples(nlp2), nlp=nlp2, labels=["PER", "GEO", "ORG", "TIM", "EVE"]
+    )
     assert "EVE" in ner2.labels and "EVE" not in ner.labels
     assert ner2.model.get_ref("output_layer").get_dim("nO") == 1 + 4 * 5
 

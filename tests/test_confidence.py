@@ -1,5 +1,6 @@
 """Entity probabilities against brute-force enumeration of every tag sequence,
 for both heads and both schemes, and the scores lstm_ner writes to doc.spans."""
+
 import itertools
 import json
 
@@ -21,10 +22,9 @@ from util import (
 
 from spacy_lstm_ner.calibration import calibration_error, fit_temperature
 from spacy_lstm_ner.confidence import crf_weights, score_entities, softmax_weights
-from spacy_lstm_ner.decoding import crf_decode
+from spacy_lstm_ner.decoding import crf_decode, softmax_decode
 from spacy_lstm_ner.lattice import ChainScores, PointNotKept, lattice
 from spacy_lstm_ner.layers.crf import CRFOutput
-from spacy_lstm_ner.decoding import softmax_decode
 from spacy_lstm_ner.tags import entity_offsets, tag_names
 
 LABELS = ["geo", "per"]
@@ -69,7 +69,9 @@ def brute_force_spans(emissions, chain, temperature, spaces, tags, scheme):
         score = sum(float(emissions[t, j]) for t, j in enumerate(ids))
         if chain is not None:
             start, transitions, end = (values.astype("float64") for values in chain)
-            score += start[ids[0]] + end[ids[-1]] + sum(transitions[a, b] for a, b in zip(ids, ids[1:]))
+            score += (
+                start[ids[0]] + end[ids[-1]] + sum(transitions[a, b] for a, b in zip(ids, ids[1:]))
+            )
         paths.append(path)
         scores.append(score / temperature)
     weights = numpy.exp(numpy.array(scores) - numpy.logaddexp.reduce(scores))
@@ -88,10 +90,14 @@ def brute_force_spans(emissions, chain, temperature, spaces, tags, scheme):
 def random_output(rng, lengths, n_tags, head):
     if head == "crf":
         emissions = [rng.normal(size=(n, n_tags)).astype("float32") for n in lengths]
-        learned = ChainScores(rng.normal(size=n_tags), rng.normal(size=(n_tags, n_tags)), rng.normal(size=n_tags))
+        learned = ChainScores(
+            rng.normal(size=n_tags), rng.normal(size=(n_tags, n_tags)), rng.normal(size=n_tags)
+        )
         return CRFOutput(emissions, ChainScores(*(v.astype("float32") for v in learned)))
     logits = [rng.normal(size=(n, n_tags)) * 2 for n in lengths]
-    return [(x - numpy.logaddexp.reduce(x, axis=1, keepdims=True)).astype("float32") for x in logits]
+    return [
+        (x - numpy.logaddexp.reduce(x, axis=1, keepdims=True)).astype("float32") for x in logits
+    ]
 
 
 def offsets(paths, tags):
@@ -118,7 +124,9 @@ def test_span_probabilities_match_brute_force(head, scheme, seed):
     scored = score_entities(weights, paths, offsets(paths, tags), tags, scheme, threshold=1e-9)
     for i, (path, doc_scored) in enumerate(zip(paths, scored)):
         if head == "crf":
-            expected = brute_force_spans(output.emissions[i], output.chain, temperature, spaces[i], tags, scheme)
+            expected = brute_force_spans(
+                output.emissions[i], output.chain, temperature, spaces[i], tags, scheme
+            )
         else:
             expected = brute_force_spans(output[i], None, temperature, spaces[i], tags, scheme)
         got = dict(zip(doc_scored.offsets, doc_scored.scores))
@@ -166,7 +174,9 @@ def test_lattice_kept_at_some_points_reads_the_same_sums_there():
     tags = tuple(tag_names(LABELS, "BILUO"))
     lengths = [3, 7, 1, 5]
     spaces = [numpy.zeros(n, bool) for n in lengths]
-    emissions, lengths, chain = crf_weights(random_output(rng, lengths, len(tags), "crf"), "BILUO", spaces, 1.0)
+    emissions, lengths, chain = crf_weights(
+        random_output(rng, lengths, len(tags), "crf"), "BILUO", spaces, 1.0
+    )
     doc, step = numpy.array([1, 1, 0, 2, 3, 1]), numpy.array([0, 6, 2, 0, 3, 0])
     full = lattice(emissions, lengths, chain, dtype="float32")
     kept = lattice(emissions, lengths, chain, dtype="float32", keep=(doc, step))
@@ -190,7 +200,10 @@ TEXTS = [text for text, _ in TRAIN_DATA] + ["Merkel flew to Berlin and Paris on 
 
 def scored(doc, key="lstm_ner"):
     group = doc.spans[key]
-    return {(span.start, span.end, span.label_): float(score) for span, score in zip(group, group.attrs["scores"])}
+    return {
+        (span.start, span.end, span.label_): float(score)
+        for span, score in zip(group, group.attrs["scores"])
+    }
 
 
 @pytest.fixture(scope="module", params=["softmax", "crf"])
@@ -202,11 +215,15 @@ def test_span_group_holds_the_entities_with_their_probabilities(head_nlp):
     for doc in head_nlp.pipe(TEXTS):
         group = doc.spans["lstm_ner"]
         assert group.name == "lstm_ner"
-        assert [(s.start, s.end, s.label_) for s in group] == [(e.start, e.end, e.label_) for e in doc.ents]
+        assert [(s.start, s.end, s.label_) for s in group] == [
+            (e.start, e.end, e.label_) for e in doc.ents
+        ]
         assert len(group.attrs["scores"]) == len(group)
         assert all(0 < p <= 1 for p in group.attrs["scores"])
         probability = dict(zip(group, group.attrs["scores"]))
-        assert all(probability[ent] == scored(doc)[(ent.start, ent.end, ent.label_)] for ent in doc.ents)
+        assert all(
+            probability[ent] == scored(doc)[(ent.start, ent.end, ent.label_)] for ent in doc.ents
+        )
     assert any(doc.ents for doc in head_nlp.pipe(TEXTS))
 
 
@@ -224,7 +241,9 @@ def test_pipeline_scores_are_the_model_probabilities(trained_nlp):
 def test_scores_survive_docbin_bytes_and_two_processes(trained_nlp):
     docs = list(trained_nlp.pipe(TEXTS))
     expected = [scored(doc) for doc in docs]
-    reloaded = list(DocBin(docs=docs).from_bytes(DocBin(docs=docs).to_bytes()).get_docs(trained_nlp.vocab))
+    reloaded = list(
+        DocBin(docs=docs).from_bytes(DocBin(docs=docs).to_bytes()).get_docs(trained_nlp.vocab)
+    )
     assert [scored(doc) for doc in reloaded] == expected
     assert [scored(Doc(trained_nlp.vocab).from_bytes(doc.to_bytes())) for doc in docs] == expected
     with make_tempdir() as path:
@@ -243,7 +262,9 @@ def test_scores_survive_docbin_bytes_and_two_processes(trained_nlp):
 
 def test_scores_do_not_depend_on_batch_mates(head_nlp):
     alone = [scored(head_nlp(text)) for text in TEXTS]
-    batched = [scored(doc) for doc in head_nlp.pipe(TEXTS[::-1] + ["x " * 300], batch_size=20)][: len(TEXTS)][::-1]
+    batched = [scored(doc) for doc in head_nlp.pipe(TEXTS[::-1] + ["x " * 300], batch_size=20)][
+        : len(TEXTS)
+    ][::-1]
     for one, many in zip(alone, batched):
         assert one.keys() == many.keys()
         assert list(one.values()) == pytest.approx(list(many.values()), rel=1e-5)
@@ -251,7 +272,10 @@ def test_scores_do_not_depend_on_batch_mates(head_nlp):
 
 def test_threshold_adds_every_likely_span(trained_nlp):
     nlp = spacy.blank("en")
-    nlp.add_pipe("lstm_ner", config={"model": small_model_config(), "threshold": 1e-4, "spans_key": "candidates"})
+    nlp.add_pipe(
+        "lstm_ner",
+        config={"model": small_model_config(), "threshold": 1e-4, "spans_key": "candidates"},
+    )
     train_pipeline(nlp, make_examples(nlp), n_iter=8)
     for doc in nlp.pipe(TEXTS):
         group = scored(doc, "candidates")
@@ -286,7 +310,9 @@ def test_kept_entities_have_no_score(trained_nlp):
     assert all(ent in probability for ent in doc.ents if ent.text != "Miami")
 
 
-@pytest.mark.parametrize("setting", [{"threshold": 0}, {"threshold": 1.5}, {"threshold": -0.1}, {"spans_key": ""}])
+@pytest.mark.parametrize(
+    "setting", [{"threshold": 0}, {"threshold": 1.5}, {"threshold": -0.1}, {"spans_key": ""}]
+)
 def test_bad_settings_are_refused_by_name(setting):
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match=list(setting)[0]):
@@ -294,9 +320,9 @@ def test_bad_settings_are_refused_by_name(setting):
 
 
 def test_calibration_error_and_temperature_fit():
-    assert calibration_error(numpy.array([0.95, 0.95, 0.15]), numpy.array([True, False, False])) == pytest.approx(
-        (2 * abs(0.95 - 0.5) + abs(0.15 - 0.0)) / 3
-    )
+    assert calibration_error(
+        numpy.array([0.95, 0.95, 0.15]), numpy.array([True, False, False])
+    ) == pytest.approx((2 * abs(0.95 - 0.5) + abs(0.15 - 0.0)) / 3)
     rng = numpy.random.default_rng(0)
     logits = rng.normal(scale=2.0, size=20000)
     correct = rng.random(20000) < 1 / (1 + numpy.exp(-logits))
@@ -305,7 +331,10 @@ def test_calibration_error_and_temperature_fit():
         return 1 / (1 + numpy.exp(-3 * logits / temperature))
 
     assert fit_temperature(overconfident, correct) == pytest.approx(3.0, rel=0.1)
-    assert calibration_error(overconfident(3.0), correct) < calibration_error(overconfident(1.0), correct) / 3
+    assert (
+        calibration_error(overconfident(3.0), correct)
+        < calibration_error(overconfident(1.0), correct) / 3
+    )
 
 
 def test_calibrate_changes_scores_not_entities_and_is_saved(head_nlp):
@@ -315,14 +344,19 @@ def test_calibrate_changes_scores_not_entities_and_is_saved(head_nlp):
     before = [(ent_offsets(doc), scored(doc)) for doc in nlp.pipe(TEXTS)]
     noisy = make_examples(nlp, [(text, ents[:1]) for text, ents in TRAIN_DATA])
     result = nlp.get_pipe("lstm_ner").calibrate(noisy)
-    assert result["temperature"] != 1.0 and result["temperature"] == nlp.get_pipe("lstm_ner").cfg["temperature"]
+    assert (
+        result["temperature"] != 1.0
+        and result["temperature"] == nlp.get_pipe("lstm_ner").cfg["temperature"]
+    )
     assert result["ece_after"] <= result["ece_before"]
     after = [(ent_offsets(doc), scored(doc)) for doc in nlp.pipe(TEXTS)]
     assert [offsets for offsets, _ in after] == [offsets for offsets, _ in before]
     assert [s for _, s in after] != [s for _, s in before]
     with make_tempdir() as path:
         nlp.to_disk(path)
-        assert spacy.load(path).get_pipe("lstm_ner").cfg["temperature"] == pytest.approx(result["temperature"], rel=1e-9)
+        assert spacy.load(path).get_pipe("lstm_ner").cfg["temperature"] == pytest.approx(
+            result["temperature"], rel=1e-9
+        )
 
 
 def test_calibrate_without_predicted_entities_says_so(trained_nlp):

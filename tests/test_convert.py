@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 import spacy
-from spacy.tokens import DocBin
-
 from convert_gmb import (
     DEFAULT_SPLITS,
     convert,
@@ -14,6 +12,7 @@ from convert_gmb import (
     parse_splits,
     read_gmb_csv,
 )
+from spacy.tokens import DocBin
 from util import GMB_CSV, ents_of, run_convert
 
 HEADER = "Sentence #,Word,POS,Tag"
@@ -59,7 +58,16 @@ def test_read_gmb_csv_parses_quoted_and_cp1252_tokens(valid_csv):
     assert [s.id for s in sentences] == [1, 2, 3, 5]
     first = sentences[0]
     assert first.words == [
-        "Thousands", "marched", "in", "New", "York", ",", '"', "\u201cpeace\u201d", "Smith", "said"
+        "Thousands",
+        "marched",
+        "in",
+        "New",
+        "York",
+        ",",
+        '"',
+        "\u201cpeace\u201d",
+        "Smith",
+        "said",
     ]
     assert first.pos[5:7] == [",", "``"]
     assert first.tags[3:5] == ["B-geo", "I-geo"]
@@ -125,9 +133,19 @@ def test_gzip_input_reads_like_plain(valid_csv, tmp_path):
         (["Sentence: 1,a,DT,O", "Sentence: two,b,NN,O"], 3, "sentence id 'Sentence: two'"),
     ],
     ids=[
-        "too-few-columns", "too-many-columns", "blank-line", "tag-X-geo", "tag-B-", "tag-empty",
-        "empty-word", "no-first-id", "repeated-id", "columns-on-id-row", "decreasing-id",
-        "id-format", "id-not-int",
+        "too-few-columns",
+        "too-many-columns",
+        "blank-line",
+        "tag-X-geo",
+        "tag-B-",
+        "tag-empty",
+        "empty-word",
+        "no-first-id",
+        "repeated-id",
+        "columns-on-id-row",
+        "decreasing-id",
+        "id-format",
+        "id-not-int",
     ],
 )
 def test_malformed_rows_raise_with_line(tmp_path, rows, line, problem):
@@ -181,7 +199,9 @@ def test_dangling_inside_tags_are_repaired_with_a_warning(tmp_path):
 
 def test_parse_splits():
     assert parse_splits(DEFAULT_SPLITS) == {
-        "train": (1, 38367), "dev": (38368, 43163), "test": (43164, 47959)
+        "train": (1, 38367),
+        "dev": (38368, 43163),
+        "test": (43164, 47959),
     }
     for bad in ["train:1-10,dev:10-20", "train:5-1", "train:1-2,train:3-4", "train:1", "1-2"]:
         with pytest.raises(ValueError, match="split"):

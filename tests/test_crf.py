@@ -1,5 +1,6 @@
 """The linear-chain CRF: its thinc layer, its loss and Viterbi decoding against
 brute force and finite differences, and the CRF tagger in a real pipeline."""
+
 import itertools
 
 import numpy
@@ -7,13 +8,6 @@ import pytest
 import spacy
 from spacy.util import make_tempdir
 from thinc.api import NumpyOps
-
-import spacy_lstm_ner.pipe
-from spacy_lstm_ner.decoding import crf_viterbi_decode
-from spacy_lstm_ner.lattice import NEVER, ChainScores, forward_backward
-from spacy_lstm_ner.layers.crf import CRFOutput, crf_layer
-from spacy_lstm_ner.losses import CRFLoss, clamp_to_gold
-from spacy_lstm_ner.tags import tag_names
 from util import (
     GOLD,
     TRAIN_DATA,
@@ -27,6 +21,13 @@ from util import (
     random_chain,
     train_pipeline,
 )
+
+import spacy_lstm_ner.pipe
+from spacy_lstm_ner.decoding import crf_viterbi_decode
+from spacy_lstm_ner.lattice import NEVER, ChainScores, forward_backward
+from spacy_lstm_ner.layers.crf import CRFOutput, crf_layer
+from spacy_lstm_ner.losses import CRFLoss, clamp_to_gold
+from spacy_lstm_ner.tags import tag_names
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -47,7 +48,10 @@ def test_viterbi_matches_brute_force_over_valid_paths(seed):
 def nll(emissions, chain, gold):
     lengths = numpy.array([len(emissions)])
     padded = emissions[None]
-    return (forward_backward(padded, lengths, chain).log_z - forward_backward(clamp_to_gold(padded, [gold]), lengths, chain).log_z)[0]
+    return (
+        forward_backward(padded, lengths, chain).log_z
+        - forward_backward(clamp_to_gold(padded, [gold]), lengths, chain).log_z
+    )[0]
 
 
 def test_likelihood_with_every_token_missing_is_zero():
@@ -144,7 +148,9 @@ def test_crf_loss_of_a_doc_does_not_depend_on_its_batch(crf_nlp):
     n_alone = len(alone.predicted)
     n_all = sum(len(eg.predicted) for eg in examples)
     _, d_all = ner.get_loss(examples, output)
-    numpy.testing.assert_allclose(d_all.emissions[3] * n_all / n_alone, d_alone.emissions[0], atol=1e-6)
+    numpy.testing.assert_allclose(
+        d_all.emissions[3] * n_all / n_alone, d_alone.emissions[0], atol=1e-6
+    )
 
 
 def test_invalid_gold_sequence_is_refused_naming_the_doc(crf_nlp, monkeypatch):
@@ -205,7 +211,10 @@ def test_layer_gradients_match_finite_differences(seed):
             layer.set_param(name, bumped)
             down = loss_of(layer, emissions)
             layer.set_param(name, values)
-            assert gradient[index] == pytest.approx((up - down) / (2 * eps), abs=2e-4), (name, index)
+            assert gradient[index] == pytest.approx((up - down) / (2 * eps), abs=2e-4), (
+                name,
+                index,
+            )
     for i, t, k in [(0, 0, T["B-geo"]), (0, 2, T["O"]), (1, 0, T["U-per"]), (2, 0, T["B-per"])]:
         bumped = [e.copy() for e in emissions]
         bumped[i][t, k] += eps
@@ -226,7 +235,9 @@ def test_forbidden_moves_get_no_gradient():
 
 def test_loss_of_unannotated_docs_is_zero_with_zero_gradients():
     layer, emissions = random_layer(5)
-    d_output, loss = CRFLoss("BILUO")(layer.predict(emissions), [numpy.full(len(g), -1) for g in LAYER_GOLD])
+    d_output, loss = CRFLoss("BILUO")(
+        layer.predict(emissions), [numpy.full(len(g), -1) for g in LAYER_GOLD]
+    )
     assert loss == 0.0
     assert not any(d.any() for d in d_output.emissions) and not any(d.any() for d in d_output.chain)
     assert isinstance(NumpyOps().asarray(d_output.chain.transitions), numpy.ndarray)

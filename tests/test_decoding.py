@@ -1,4 +1,5 @@
 """Constrained Viterbi: only valid sequences, and the best of them."""
+
 from itertools import product
 
 import numpy
@@ -98,7 +99,9 @@ def test_decoding_empty_docs():
 def test_entity_offsets_agree_with_spacy(scheme, data):
     """Entities read off decoded tag ids equal spaCy's reading of the tag strings."""
     tags = tag_names(LABELS, scheme)
-    (path,) = viterbi_decode(data.draw(score_arrays(len(tags)))[:1], *transition_mask(tuple(tags), scheme))
+    (path,) = viterbi_decode(
+        data.draw(score_arrays(len(tags)))[:1], *transition_mask(tuple(tags), scheme)
+    )
     strings = [tags[i] for i in path]
     biluo = strings if scheme == "BILUO" else iob_to_biluo(strings)
     doc = Doc(Vocab(), words=["w"] * len(path))
@@ -120,8 +123,12 @@ def test_batch_entity_offsets_read_each_doc(scheme, data):
     """Entities of a batch of paths, empty docs included, read at once, equal
     spaCy's reading of each doc's tags."""
     tags = tag_names(LABELS, scheme)
-    paths = viterbi_decode(data.draw(score_arrays(len(tags))), *transition_mask(tuple(tags), scheme))
-    assert batch_entity_offsets(paths, tuple(tags)) == [spacy_entities(path, tags, scheme) for path in paths]
+    paths = viterbi_decode(
+        data.draw(score_arrays(len(tags))), *transition_mask(tuple(tags), scheme)
+    )
+    assert batch_entity_offsets(paths, tuple(tags)) == [
+        spacy_entities(path, tags, scheme) for path in paths
+    ]
 
 
 @pytest.mark.parametrize("scheme", ["BILUO", "IOB"])
@@ -151,4 +158,8 @@ def test_softmax_decode_mends_only_invalid_docs():
     empty = numpy.zeros((0, 3), dtype="float32")
     no_start = [numpy.zeros(len(doc), dtype=bool) for doc in (valid, empty, invalid)]
     paths = softmax_decode([valid, empty, invalid], "IOB", no_start)
-    assert [[tags[i] for i in path] for path in paths] == [["B-geo", "I-geo"], [], ["B-geo", "I-geo"]]
+    assert [[tags[i] for i in path] for path in paths] == [
+        ["B-geo", "I-geo"],
+        [],
+        ["B-geo", "I-geo"],
+    ]

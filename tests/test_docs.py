@@ -1,5 +1,6 @@
 """The README's and docs' links lead to files the repository holds, and their
 anchors to headings of those files."""
+
 import re
 import subprocess
 from pathlib import Path
@@ -53,7 +54,9 @@ def test_links_lead_to_tracked_files_and_headings(page, tracked):
 
 
 def test_anchors_follow_github_headings():
-    assert anchors("# Results\n## How the figures are obtained\n### GPU (CUDA)\n```\n# not a heading\n```") == {
+    assert anchors(
+        "# Results\n## How the figures are obtained\n### GPU (CUDA)\n```\n# not a heading\n```"
+    ) == {
         "results",
         "how-the-figures-are-obtained",
         "gpu-cuda",

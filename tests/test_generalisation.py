@@ -1,4 +1,5 @@
 """`benchmarks/generalisation.py`: entity scores on the mentions seen and unseen in training."""
+
 import json
 import sys
 
@@ -7,7 +8,6 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from typer.testing import CliRunner
-
 from util import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -41,7 +41,11 @@ def train_docs(nlp):
 
 
 def test_training_mentions_lowercases_and_keeps_labels_apart(nlp):
-    assert training_mentions(train_docs(nlp)) == {("bob", "PER"), ("paris", "LOC"), ("paris hilton", "PER")}
+    assert training_mentions(train_docs(nlp)) == {
+        ("bob", "PER"),
+        ("paris", "LOC"),
+        ("paris hilton", "PER"),
+    }
     docs = [Doc(nlp.vocab, words=["Paris", "paris"], ents=["B-LOC", "B-PER"])]
     assert training_mentions(docs) == {("paris", "LOC"), ("paris", "PER")}
 
@@ -53,9 +57,13 @@ def test_score_by_novelty_groups_gold_and_predicted_mentions_by_their_own_text_a
     ]
     scores = score_by_novelty(examples, training_mentions(train_docs(nlp)))
     # seen: gold Paris (found), Bob/PER, PARIS; predicted Paris
-    assert scores["seen"] == pytest.approx({"p": 1.0, "r": 1 / 3, "f": 0.5, "n_gold": 3, "n_pred": 1})
+    assert scores["seen"] == pytest.approx(
+        {"p": 1.0, "r": 1 / 3, "f": 0.5, "n_gold": 3, "n_pred": 1}
+    )
     # unseen: gold Alice, Acme (found); predicted Bob/ORG, Lyon, Acme
-    assert scores["unseen"] == pytest.approx({"p": 1 / 3, "r": 0.5, "f": 0.4, "n_gold": 2, "n_pred": 3})
+    assert scores["unseen"] == pytest.approx(
+        {"p": 1 / 3, "r": 0.5, "f": 0.4, "n_gold": 2, "n_pred": 3}
+    )
     assert scores["unseen_share"] == pytest.approx(0.4)
 
 
@@ -84,8 +92,12 @@ def test_evaluate_novelty_and_cli_on_a_saved_pipeline(nlp, tmp_path):
     paths = [tmp_path / "model", tmp_path / "train.spacy", tmp_path / "test.spacy"]
     scores = evaluate_novelty(*paths)
     assert scores["ents_p"] == pytest.approx(1.0) and scores["ents_r"] == pytest.approx(0.4)
-    assert scores["seen"] == pytest.approx({"p": 1.0, "r": 1 / 3, "f": 0.5, "n_gold": 3, "n_pred": 1})
-    assert scores["unseen"] == pytest.approx({"p": 1.0, "r": 0.5, "f": 2 / 3, "n_gold": 2, "n_pred": 1})
+    assert scores["seen"] == pytest.approx(
+        {"p": 1.0, "r": 1 / 3, "f": 0.5, "n_gold": 3, "n_pred": 1}
+    )
+    assert scores["unseen"] == pytest.approx(
+        {"p": 1.0, "r": 0.5, "f": 2 / 3, "n_gold": 2, "n_pred": 1}
+    )
     result = CliRunner().invoke(app, [*map(str, paths), "--output", str(tmp_path / "scores.json")])
     assert result.exit_code == 0, result.output
     assert "| unseen | 40.0% | 1.000 | 0.500 | 0.667 |" in result.output

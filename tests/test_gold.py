@@ -1,5 +1,6 @@
 """`aligned_biluo` gives exactly spaCy's `Example.get_aligned_ner()`, on the
 fast path (same tokens) and on the aligned one (other tokens)."""
+
 import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,11 +22,15 @@ def examples(draw) -> Example:
     reference = Doc(NLP.vocab, words=words, spaces=spaces)
     cuts = sorted(draw(st.sets(st.integers(0, len(words)), max_size=6)))
     spans = [(start, end) for start, end in zip(cuts[::2], cuts[1::2])]
-    labels = draw(st.lists(st.sampled_from(["geo", "per"]), min_size=len(spans), max_size=len(spans)))
+    labels = draw(
+        st.lists(st.sampled_from(["geo", "per"]), min_size=len(spans), max_size=len(spans))
+    )
     ents = [Span(reference, start, end, label=label) for (start, end), label in zip(spans, labels)]
     covered = {i for start, end in spans for i in range(start, end)}
     unannotated = draw(st.sets(st.integers(0, len(words) - 1), max_size=3)) - covered
-    reference.set_ents(ents, missing=[reference[i : i + 1] for i in sorted(unannotated)], default="outside")
+    reference.set_ents(
+        ents, missing=[reference[i : i + 1] for i in sorted(unannotated)], default="outside"
+    )
     if draw(st.booleans()):
         predicted = Doc(NLP.vocab, words=words, spaces=spaces)
     else:
@@ -40,7 +45,9 @@ def test_aligned_biluo_equals_get_aligned_ner(example):
 
 
 def test_fast_path_keeps_missing_tokens_missing():
-    reference = Doc(NLP.vocab, words=["Sharon", "flew", "to", "Miami"], ents=["B-per", "O", "", "B-geo"])
+    reference = Doc(
+        NLP.vocab, words=["Sharon", "flew", "to", "Miami"], ents=["B-per", "O", "", "B-geo"]
+    )
     example = Example(Doc(NLP.vocab, words=["Sharon", "flew", "to", "Miami"]), reference)
     assert aligned_biluo(example) == ["U-per", "O", None, "U-geo"]
 

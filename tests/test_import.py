@@ -1,11 +1,14 @@
 """Installing the plugin changes nothing in spaCy processes that do not use it."""
+
 import subprocess
 import sys
 import textwrap
 
 
 def run_python(code):
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -56,7 +59,9 @@ FORK_CHILD_THREADS = """
 
 
 def test_forked_child_of_a_process_without_lstm_ner_keeps_its_torch_threads():
-    code = FORK_CHILD_THREADS.format(setup="import spacy_lstm_ner", in_child="nlp('Sharon flew to Miami.')")
+    code = FORK_CHILD_THREADS.format(
+        setup="import spacy_lstm_ner", in_child="nlp('Sharon flew to Miami.')"
+    )
     assert run_python(code) == "2 2"
 
 

@@ -1,20 +1,23 @@
 """`inference_dtype`: the LSTM predicts in bfloat16 where asked (or, with "auto",
 where the CPU runs it natively), trains in float32, and predicts what float32 does."""
+
 import numpy
 import pytest
 import spacy
 import torch
 from thinc.api import Adam, set_dropout_rate
+from util import TRAIN_DATA, crf_config, make_examples, overfit_pipeline, small_model_config
 
 from spacy_lstm_ner.layers import torch_lstm
-from util import TRAIN_DATA, crf_config, make_examples, overfit_pipeline, small_model_config
 
 HEADS = {"softmax": small_model_config, "crf": crf_config}
 
 
 def emissions(ner, docs):
     output = ner.model.predict(docs)
-    return [ner.model.ops.to_numpy(doc_scores) for doc_scores in getattr(output, "emissions", output)]
+    return [
+        ner.model.ops.to_numpy(doc_scores) for doc_scores in getattr(output, "emissions", output)
+    ]
 
 
 def with_dtype(nlp, dtype):
@@ -35,7 +38,10 @@ def test_bfloat16_predicts_what_float32_does(nlp):
     half = with_dtype(nlp, "bfloat16")
     texts = [text for text, _ in TRAIN_DATA]
     docs = [nlp.make_doc(text) for text in texts]
-    full_scores, half_scores = emissions(nlp.get_pipe("lstm_ner"), docs), emissions(half.get_pipe("lstm_ner"), docs)
+    full_scores, half_scores = (
+        emissions(nlp.get_pipe("lstm_ner"), docs),
+        emissions(half.get_pipe("lstm_ner"), docs),
+    )
     for full, part in zip(full_scores, half_scores):
         assert part.dtype == full.dtype == numpy.float32
         assert not numpy.array_equal(part, full)
@@ -62,7 +68,9 @@ def test_auto_is_bfloat16_only_where_the_cpu_runs_it_natively(nlp, monkeypatch, 
     monkeypatch.setattr(torch_lstm, "native_bfloat16_cpu", lambda: native)
     docs = [nlp.make_doc(text) for text, _ in TRAIN_DATA]
     auto = emissions(with_dtype(nlp, "auto").get_pipe("lstm_ner"), docs)
-    expected = emissions(with_dtype(nlp, "bfloat16" if native else "float32").get_pipe("lstm_ner"), docs)
+    expected = emissions(
+        with_dtype(nlp, "bfloat16" if native else "float32").get_pipe("lstm_ner"), docs
+    )
     for got, want in zip(auto, expected):
         numpy.testing.assert_array_equal(got, want)
 
@@ -78,7 +86,10 @@ def test_training_runs_in_float32():
     Y, backprop = lstm.begin_update(X)
     assert module.training and Y[0].dtype == numpy.float32
     dX = backprop([numpy.ones_like(y) for y in Y])
-    assert all(param.grad is not None and param.grad.dtype == torch.float32 for param in module.parameters())
+    assert all(
+        param.grad is not None and param.grad.dtype == torch.float32
+        for param in module.parameters()
+    )
     assert dX[0].dtype == numpy.float32
     assert all(param.dtype == torch.float32 for param in module.parameters())
 

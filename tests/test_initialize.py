@@ -1,12 +1,13 @@
 """initialize reads nothing but what it is given; the dev-label check is an
 opt-in after_init callback that the shipped configs name."""
+
 import pytest
 import spacy
 from spacy.tokens import DocBin
 from spacy.util import load_config, load_model_from_config
+from util import ROOT, TRAIN_DATA, ents_of, init_vectors, make_examples, small_model_config
 
 from spacy_lstm_ner.callbacks import make_check_dev_labels
-from util import ROOT, TRAIN_DATA, ents_of, init_vectors, make_examples, small_model_config
 
 CONFIGS = sorted(path.name for path in (ROOT / "configs").glob("*.cfg"))
 DEV_ONLY = [("Paris hosted the Olympics.", [(0, 5, "GEO"), (17, 25, "EVE")])]
@@ -27,11 +28,16 @@ def shipped_pipeline(name, vectors_dir):
 @pytest.fixture(scope="module")
 def vectors_dir(tmp_path_factory):
     words = sorted({word.strip(".,") for text, _ in TRAIN_DATA for word in text.split()})
-    return init_vectors(tmp_path_factory.mktemp("vectors"), [f"{len(words)} 3"] + [f"{w} 0.1 0.2 0.3" for w in words])
+    return init_vectors(
+        tmp_path_factory.mktemp("vectors"),
+        [f"{len(words)} 3"] + [f"{w} 0.1 0.2 0.3" for w in words],
+    )
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-def test_every_shipped_config_initializes_in_plain_python_in_an_empty_directory(name, vectors_dir, tmp_path, monkeypatch):
+def test_every_shipped_config_initializes_in_plain_python_in_an_empty_directory(
+    name, vectors_dir, tmp_path, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     nlp = shipped_pipeline(name, vectors_dir)
     nlp.initialize(lambda: make_examples(nlp))
@@ -40,7 +46,9 @@ def test_every_shipped_config_initializes_in_plain_python_in_an_empty_directory(
     assert all(label in {"GEO", "ORG", "PER", "TIM"} for _, label in ents_of(nlp(TRAIN_DATA[0][0])))
 
 
-def test_component_initialize_ignores_the_dev_corpus_of_its_config(vectors_dir, tmp_path, monkeypatch):
+def test_component_initialize_ignores_the_dev_corpus_of_its_config(
+    vectors_dir, tmp_path, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     nlp = shipped_pipeline("bilstm.cfg", vectors_dir)
     write_docbin(nlp, tmp_path / "corpus" / "dev.spacy", DEV_ONLY)
@@ -53,7 +61,10 @@ def test_shipped_config_names_the_dev_label_check(vectors_dir, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     nlp = shipped_pipeline("bilstm.cfg", vectors_dir)
     write_docbin(nlp, tmp_path / "corpus" / "dev.spacy", DEV_ONLY)
-    with pytest.raises(ValueError, match=r"corpus/dev.spacy has entity labels that lstm_ner's training data lacks.*'EVE' in 'Paris hosted"):
+    with pytest.raises(
+        ValueError,
+        match=r"corpus/dev.spacy has entity labels that lstm_ner's training data lacks.*'EVE' in 'Paris hosted",
+    ):
         nlp.initialize(lambda: make_examples(nlp))
 
 
@@ -67,7 +78,10 @@ def trained_blank(name="lstm_ner"):
 def test_dev_label_check_names_component_label_and_file(tmp_path):
     nlp = trained_blank("my_ner")
     dev = write_docbin(nlp, tmp_path / "dev.spacy", DEV_ONLY)
-    with pytest.raises(ValueError, match=rf"{dev} has entity labels that my_ner's.*'EVE'.*\[initialize.components.my_ner\] labels"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{dev} has entity labels that my_ner's.*'EVE'.*\[initialize.components.my_ner\] labels",
+    ):
         make_check_dev_labels(str(dev))(nlp)
 
 

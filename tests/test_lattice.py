@@ -1,9 +1,10 @@
 """The forward-backward algorithm over tag lattices against brute force."""
+
 import numpy
 import pytest
+from util import brute_force, random_chain
 
 from spacy_lstm_ner.lattice import forward_backward, pad_emissions
-from util import brute_force, random_chain
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -17,7 +18,8 @@ def test_forward_backward_matches_brute_force_in_a_padded_batch(seed):
         log_z, marginals, _, _ = brute_force(emissions, chain)
         assert result.log_z[i] == pytest.approx(log_z, rel=1e-9)
         numpy.testing.assert_allclose(result.tags[i, : len(emissions)], marginals, atol=1e-9)
-        assert not result.tags[i, len(emissions):].any()
+        assert not result.tags[i, len(emissions) :].any()
+
 
 def test_expected_transition_and_boundary_counts_match_brute_force():
     rng = numpy.random.default_rng(7)

@@ -1,5 +1,6 @@
 """Long docs are predicted window by window with the LSTM's state carried across
 windows: the same scores and entities as one pass, whatever the window."""
+
 import numpy
 import pytest
 import spacy

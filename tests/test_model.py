@@ -1,11 +1,18 @@
 """The BiLSTMTagger architecture: shapes, padding-invariance, configuration errors."""
+
 import numpy
 import pytest
 import spacy
 from spacy.util import registry
 from thinc.api import Config
-
-from util import CHARS_EMBED, CNN_EMBED, crf_config, make_examples, small_model_config, train_pipeline
+from util import (
+    CHARS_EMBED,
+    CNN_EMBED,
+    crf_config,
+    make_examples,
+    small_model_config,
+    train_pipeline,
+)
 
 TEXTS = [
     "Short one.",
@@ -101,7 +108,9 @@ def test_shares_a_tok2vec_through_a_listener():
     assert nlp.get_pipe("tok2vec").listening_components == ["lstm_ner"]
     doc = nlp("Sharon flew to Miami last Friday.")
     assert [(e.text, e.label_) for e in doc.ents] == [
-        ("Sharon", "PER"), ("Miami", "GEO"), ("last Friday", "TIM")
+        ("Sharon", "PER"),
+        ("Miami", "GEO"),
+        ("last Friday", "TIM"),
     ]
 
 
@@ -126,10 +135,16 @@ def test_bad_word_embed_settings_fail_at_construction(setting, value):
 
 def test_feature_embed_concatenates_one_lookup_per_attr():
     embed = registry.resolve(
-        Config({"e": {
-            "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
-            "attrs": ["NORM", "SHAPE"], "widths": [6, 4], "rows": [50, 20],
-        }})
+        Config(
+            {
+                "e": {
+                    "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
+                    "attrs": ["NORM", "SHAPE"],
+                    "widths": [6, 4],
+                    "rows": [50, 20],
+                }
+            }
+        )
     )["e"]
     nlp = spacy.blank("en")
     embed.initialize()
@@ -155,7 +170,9 @@ def test_feature_embed_concatenates_one_lookup_per_attr():
 def test_bad_feature_embed_settings_fail_at_construction(setting, value, message):
     embed = {
         "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
-        "attrs": ["NORM", "SHAPE"], "widths": [8, 8], "rows": [100, 100],
+        "attrs": ["NORM", "SHAPE"],
+        "widths": [8, 8],
+        "rows": [100, 100],
         setting: value,
     }
     nlp = spacy.blank("en")
@@ -172,10 +189,18 @@ def test_unknown_multihashembed_attr_fails_at_construction():
 
 def test_feature_embed_adds_character_vectors():
     embed = registry.resolve(
-        Config({"e": {
-            "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
-            "attrs": ["NORM"], "widths": [6], "rows": [50], "chars": 4, "char_width": 3,
-        }})
+        Config(
+            {
+                "e": {
+                    "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
+                    "attrs": ["NORM"],
+                    "widths": [6],
+                    "rows": [50],
+                    "chars": 4,
+                    "char_width": 3,
+                }
+            }
+        )
     )["e"]
     nlp = spacy.blank("en")
     embed.initialize()
@@ -195,7 +220,11 @@ def test_feature_embed_adds_character_vectors():
 def test_bad_character_settings_fail_at_construction(setting, value):
     embed = {
         "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
-        "attrs": ["NORM"], "widths": [8], "rows": [100], "chars": 4, setting: value,
+        "attrs": ["NORM"],
+        "widths": [8],
+        "rows": [100],
+        "chars": 4,
+        setting: value,
     }
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match=f"FeatureEmbed {setting}.*{value}"):
@@ -205,7 +234,11 @@ def test_bad_character_settings_fail_at_construction(setting, value):
 def test_spacys_character_embed_feeds_the_tagger():
     embed = {
         "@architectures": "spacy.CharacterEmbed.v2",
-        "width": 16, "rows": 500, "nM": 8, "nC": 4, "include_static_vectors": False,
+        "width": 16,
+        "rows": 500,
+        "nM": 8,
+        "nC": 4,
+        "include_static_vectors": False,
     }
     nlp = spacy.blank("en")
     nlp.add_pipe("lstm_ner", config={"model": small_model_config(embed=embed)})
@@ -213,18 +246,29 @@ def test_spacys_character_embed_feeds_the_tagger():
     assert losses[-1] < losses[0] / 10
 
 
-FEATURE_EMBED = {"@architectures": "spacy_lstm_ner.FeatureEmbed.v1", "attrs": ["NORM", "SHAPE"], "widths": [16, 8], "rows": [100, 50]}
+FEATURE_EMBED = {
+    "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
+    "attrs": ["NORM", "SHAPE"],
+    "widths": [16, 8],
+    "rows": [100, 50],
+}
 
 
-@pytest.mark.parametrize("embed", ["MultiHashEmbed", "FeatureEmbed", "FeatureEmbed with chars", "FeatureEmbed.v2"])
+@pytest.mark.parametrize(
+    "embed", ["MultiHashEmbed", "FeatureEmbed", "FeatureEmbed with chars", "FeatureEmbed.v2"]
+)
 def test_prediction_gives_the_scores_of_the_plain_chain(embed):
     """Prediction's own path (the embedding kept as one array, chunks padded
     from it, the dense layer on each chunk) gives what the layers' chain does."""
     from thinc.api import set_dropout_rate
     from thinc.layers.chain import forward as chain_forward
 
-    configs = {"MultiHashEmbed": {}, "FeatureEmbed": {"embed": FEATURE_EMBED}, "FeatureEmbed with chars": {"embed": CHARS_EMBED},
-               "FeatureEmbed.v2": {"embed": {**CNN_EMBED, "word_dropout_rate": 0.0}}}
+    configs = {
+        "MultiHashEmbed": {},
+        "FeatureEmbed": {"embed": FEATURE_EMBED},
+        "FeatureEmbed with chars": {"embed": CHARS_EMBED},
+        "FeatureEmbed.v2": {"embed": {**CNN_EMBED, "word_dropout_rate": 0.0}},
+    }
     nlp = spacy.blank("en")
     ner = build(nlp, chunk_size=2, **configs[embed])
     set_dropout_rate(ner.model, 0.0)

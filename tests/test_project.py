@@ -1,4 +1,5 @@
 """`spacy project run` on a small slice of the shipped corpus, in temporary copies."""
+
 import json
 import shutil
 from pathlib import Path
@@ -7,14 +8,19 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 from thinc.api import Config
-
 from util import ROOT, project_run, run_python, write_gmb_slice
 
 N_SENTENCES = 90
 SPLITS = "train:1-60,dev:61-75,test:76-90"
 VARS = [
-    "--vars.config", "tiny", "--vars.gmb_csv", "slice.csv", "--vars.splits", SPLITS,
-    "--vars.vectors_txt", "vectors.txt",
+    "--vars.config",
+    "tiny",
+    "--vars.gmb_csv",
+    "slice.csv",
+    "--vars.splits",
+    SPLITS,
+    "--vars.vectors_txt",
+    "vectors.txt",
 ]
 
 
@@ -85,7 +91,9 @@ def test_conll_convert_uses_spacys_converter(project):
     project_run(project, "conll-convert", *VARS)
     assert (project / "corpus" / "conll" / "valid.spacy").exists()
     nlp = spacy.blank("en")
-    docs = list(DocBin().from_disk(project / "corpus" / "conll" / "train.spacy").get_docs(nlp.vocab))
+    docs = list(
+        DocBin().from_disk(project / "corpus" / "conll" / "train.spacy").get_docs(nlp.vocab)
+    )
     assert [[(e.text, e.label_) for e in doc.ents] for doc in docs] == [
         [("Sharon", "PER"), ("Miami", "GEO")],
         [("United Nations", "ORG")],
@@ -97,7 +105,12 @@ def test_train_is_the_first_command_on_a_fresh_copy(trained_project):
     assert (trained_project / "training" / "tiny" / "model-best" / "meta.json").exists()
     with_vectors = spacy.load(trained_project / "corpus" / "vectors")
     assert with_vectors.vocab.vectors.shape == (4, 3)
-    assert [token.has_vector for token in with_vectors("Iraq IRAQ said Paris")] == [True, True, True, False]
+    assert [token.has_vector for token in with_vectors("Iraq IRAQ said Paris")] == [
+        True,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_all_workflow_evaluates_and_packages(trained_project, tmp_path):
@@ -124,12 +137,26 @@ def test_resume_goes_on_from_model_last(trained_project, tmp_path):
     config.to_disk(project / "configs" / "tiny.cfg", interpolate=False)
     project_run(project, "resume", *VARS)
     paths = ["--paths.train", "corpus/train.spacy", "--paths.dev", "corpus/dev.spacy"]
-    run_python("-m", "spacy", "train", "configs/tiny.cfg", "--output", "training/tiny-fresh", *paths, cwd=project)
-    model_last = {name: project / "training" / name / "model-last" for name in ("tiny", "tiny-resumed", "tiny-fresh")}
+    run_python(
+        "-m",
+        "spacy",
+        "train",
+        "configs/tiny.cfg",
+        "--output",
+        "training/tiny-fresh",
+        *paths,
+        cwd=project,
+    )
+    model_last = {
+        name: project / "training" / name / "model-last"
+        for name in ("tiny", "tiny-resumed", "tiny-fresh")
+    }
     resumed = json.loads((model_last["tiny-resumed"] / "meta.json").read_text())
     trained = json.loads((model_last["tiny"] / "meta.json").read_text())
     assert resumed["labels"] == trained["labels"]
-    weights = {name: (path / "lstm_ner" / "model").read_bytes() for name, path in model_last.items()}
+    weights = {
+        name: (path / "lstm_ner" / "model").read_bytes() for name, path in model_last.items()
+    }
     assert weights["tiny-resumed"] == weights["tiny"]
     assert weights["tiny-fresh"] != weights["tiny"]
 
@@ -141,7 +168,9 @@ def test_conll_workflow_scores_seen_and_unseen_test_mentions(project):
     shutil.copytree(ROOT / "benchmarks", project / "benchmarks")
     glove = ["the 0.1 0.2 0.3", "sharon 0.3 0.2 0.1", "miami -0.5 0.5 0.0", "nations 0.0 0.1 -0.1"]
     (project / "glove.txt").write_text("\n".join(glove) + "\n", encoding="utf8")
-    output = project_run(project, "conll", *VARS, "--vars.conll_config", "tiny", "--vars.glove_txt", "glove.txt")
+    output = project_run(
+        project, "conll", *VARS, "--vars.conll_config", "tiny", "--vars.glove_txt", "glove.txt"
+    )
     assert "glove.txt is there already: kept." in output
     vectors = spacy.load(project / "corpus" / "glove.6B.50d")
     assert [token.has_vector for token in vectors("Sharon SHARON x")] == [True, True, False]

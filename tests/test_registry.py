@@ -1,11 +1,11 @@
 """Every entry point the package declares resolves through spaCy's registry."""
+
 from importlib.metadata import entry_points
 
 import pytest
 import spacy
 from spacy.language import Language
 from spacy.util import registry
-
 from util import run_python
 
 REGISTRIES = {

@@ -1,4 +1,5 @@
 """What lstm_ner promises under messy input, batching, multiprocessing and reloads."""
+
 import hashlib
 import json
 import random
@@ -9,7 +10,6 @@ import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.util import make_tempdir
-
 from util import TRAIN_DATA, ent_offsets, run_python
 
 TEXTS = [text for text, _ in TRAIN_DATA] + [
@@ -24,7 +24,9 @@ TEXTS = [text for text, _ in TRAIN_DATA] + [
 MESSY_TEXT = st.lists(
     st.one_of(
         st.text(st.characters(blacklist_categories=("Cs",)), max_size=6),
-        st.sampled_from([" ", "\n", "\t", "\x00", "\u200b", "🙂", "東京", " Paris ", "Apple", " on Monday"]),
+        st.sampled_from(
+            [" ", "\n", "\t", "\x00", "\u200b", "🙂", "東京", " Paris ", "Apple", " on Monday"]
+        ),
     ),
     max_size=25,
 ).map("".join)
@@ -94,7 +96,9 @@ def test_two_processes_give_the_same_entities_as_one(saved_model):
         "two = ents(nlp.pipe(texts, batch_size=4, n_process=2)); "
         "print(json.dumps([one, two]))"
     )
-    one, two = json.loads(run_python("-c", code, saved_model, json.dumps(TEXTS), timeout=180).stdout)
+    one, two = json.loads(
+        run_python("-c", code, saved_model, json.dumps(TEXTS), timeout=180).stdout
+    )
     assert any(one)
     assert two == one
 
@@ -111,7 +115,9 @@ def test_predictions_are_bit_identical_across_loads(saved_model):
         "print(hashlib.sha256(numpy.concatenate(scores).tobytes()).hexdigest())"
     )
     in_process = [scores_digest(spacy.load(saved_model), TEXTS) for _ in range(2)]
-    fresh = [run_python("-c", code, saved_model, json.dumps(TEXTS)).stdout.strip() for _ in range(2)]
+    fresh = [
+        run_python("-c", code, saved_model, json.dumps(TEXTS)).stdout.strip() for _ in range(2)
+    ]
     assert in_process[0] == in_process[1] == fresh[0] == fresh[1]
 
 
@@ -126,7 +132,9 @@ def test_long_document_memory_grows_linearly(saved_model):
         "long = nlp(sentence * 4000); after_long = peak(); "
         "print(len(short), len(long), after_short - base, after_long - base)"
     )
-    n_short, n_long, short_kib, long_kib = map(int, run_python("-c", code, saved_model).stdout.split())
+    n_short, n_long, short_kib, long_kib = map(
+        int, run_python("-c", code, saved_model).stdout.split()
+    )
     assert (n_short, n_long) == (5000, 20000)
     assert short_kib < 64 * 1024
     assert long_kib < 8 * max(short_kib, 4 * 1024)

@@ -1,11 +1,12 @@
 """The masked-accuracy scorer against hand-counted examples."""
+
 import pytest
 import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
+from util import make_examples
 
 from spacy_lstm_ner.scorer import score_lstm_ner
-from util import make_examples
 
 
 @pytest.fixture

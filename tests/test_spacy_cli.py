@@ -1,22 +1,27 @@
 """spaCy's own command line with the shipped configs on a tiny corpus: `python -m spacy
 train` and `evaluate`, resuming a run, and the checks at initialize."""
+
 import json
 
 import numpy
 import pytest
 import spacy
 from spacy.tokens import DocBin
-
 from util import ROOT, TRAIN_DATA, run_python, spacy_train, write_corpus, write_vectors
 
 TINY_MODEL = [
-    "--components.lstm_ner.model.hidden_width", "16",
-    "--components.lstm_ner.model.embed.widths", "[8,4,4,4]",
+    "--components.lstm_ner.model.hidden_width",
+    "16",
+    "--components.lstm_ner.model.embed.widths",
+    "[8,4,4,4]",
 ]
 SMALL = [
-    "--training.max_steps", "30",
-    "--training.eval_frequency", "10",
-    "--training.batcher.size", "4",
+    "--training.max_steps",
+    "30",
+    "--training.eval_frequency",
+    "10",
+    "--training.batcher.size",
+    "4",
     *TINY_MODEL,
 ]
 
@@ -42,7 +47,15 @@ def test_train_writes_a_loadable_pipeline(trained_dir):
 
 def test_evaluate_reports_scorer_keys(trained_dir):
     output = trained_dir / "metrics.json"
-    run_python("-m", "spacy", "evaluate", trained_dir / "out" / "model-last", trained_dir / "train.spacy", "--output", output)
+    run_python(
+        "-m",
+        "spacy",
+        "evaluate",
+        trained_dir / "out" / "model-last",
+        trained_dir / "train.spacy",
+        "--output",
+        output,
+    )
     metrics = json.loads(output.read_text())
     for key in ("ents_p", "ents_r", "ents_f", "ner_tag_acc", "ner_entity_tag_acc"):
         assert 0.0 <= metrics[key] <= 1.0
@@ -60,16 +73,25 @@ def test_trained_pipeline_loads_in_fresh_process(trained_dir):
     first = run_python("-c", code, model, *texts).stdout
     second = run_python("-c", code, model, *texts).stdout
     nlp = spacy.load(model)
-    assert first == second == repr([[(e.text, e.label_) for e in nlp(t).ents] for t in texts]) + "\n"
+    assert (
+        first == second == repr([[(e.text, e.label_) for e in nlp(t).ents] for t in texts]) + "\n"
+    )
 
 
 def test_training_resumes_from_model_last(tmp_path):
     """An interrupted run goes on from the weights its model-last holds."""
     write_corpus(tmp_path / "train.spacy")
     fast = ["--training.batcher.size", "5", "--training.optimizer.learn_rate", "0.01", *TINY_MODEL]
-    spacy_train(tmp_path, "first", "--training.max_steps", "80", "--training.eval_frequency", "40", *fast)
+    spacy_train(
+        tmp_path, "first", "--training.max_steps", "80", "--training.eval_frequency", "40", *fast
+    )
     one_step = ["--training.max_steps", "1", "--training.eval_frequency", "1", *fast]
-    resume = json.dumps({"@callbacks": "spacy_lstm_ner.resume_from.v1", "path": str(tmp_path / "first" / "model-last")})
+    resume = json.dumps(
+        {
+            "@callbacks": "spacy_lstm_ner.resume_from.v1",
+            "path": str(tmp_path / "first" / "model-last"),
+        }
+    )
     spacy_train(tmp_path, "resumed", *one_step, "--initialize.after_init", resume)
     spacy_train(tmp_path, "fresh", *one_step)
     trained = final_ents_f(tmp_path / "first" / "model-last")
@@ -80,14 +102,18 @@ def test_training_resumes_from_model_last(tmp_path):
 
 def test_resuming_from_a_missing_pipeline_names_it(tmp_path):
     write_corpus(tmp_path / "train.spacy")
-    resume = json.dumps({"@callbacks": "spacy_lstm_ner.resume_from.v1", "path": str(tmp_path / "nowhere")})
+    resume = json.dumps(
+        {"@callbacks": "spacy_lstm_ner.resume_from.v1", "path": str(tmp_path / "nowhere")}
+    )
     result = spacy_train(tmp_path, "out", *SMALL, "--initialize.after_init", resume, check=False)
     assert result.returncode != 0
     assert str(tmp_path / "nowhere" / "lstm_ner") in result.stdout + result.stderr
 
 
 def test_label_only_in_dev_fails_at_initialize(tmp_path):
-    write_corpus(tmp_path / "train.spacy", [(t, e) for t, e in TRAIN_DATA if all(l != "ORG" for *_, l in e)])
+    write_corpus(
+        tmp_path / "train.spacy", [(t, e) for t, e in TRAIN_DATA if all(l != "ORG" for *_, l in e)]
+    )
     write_corpus(tmp_path / "dev.spacy")
     result = spacy_train(tmp_path, "out", *SMALL, dev="dev.spacy", check=False)
     output = result.stdout + result.stderr
@@ -97,7 +123,9 @@ def test_label_only_in_dev_fails_at_initialize(tmp_path):
 
 
 def test_label_only_in_dev_is_fine_when_listed_at_initialize(tmp_path):
-    write_corpus(tmp_path / "train.spacy", [(t, e) for t, e in TRAIN_DATA if all(l != "ORG" for *_, l in e)])
+    write_corpus(
+        tmp_path / "train.spacy", [(t, e) for t, e in TRAIN_DATA if all(l != "ORG" for *_, l in e)]
+    )
     write_corpus(tmp_path / "dev.spacy")
     labels = ["--initialize.components", '{"lstm_ner": {"labels": ["GEO", "ORG", "PER", "TIM"]}}']
     spacy_train(tmp_path, "out", *SMALL, *labels, dev="dev.spacy")
@@ -118,9 +146,12 @@ def test_static_vectors_from_spacy_init_vectors(tmp_path):
     words = write_vectors(tmp_path)
     write_corpus(tmp_path / "train.spacy")
     vectors = [
-        "--paths.vectors", str(tmp_path / "vectors"),
-        "--components.lstm_ner.model.embed.include_static_vectors", "true",
-        "--components.lstm_ner.model.embed.vectors_width", "8",
+        "--paths.vectors",
+        str(tmp_path / "vectors"),
+        "--components.lstm_ner.model.embed.include_static_vectors",
+        "true",
+        "--components.lstm_ner.model.embed.vectors_width",
+        "8",
     ]
     spacy_train(tmp_path, "out", *SMALL, *vectors)
     nlp = spacy.load(tmp_path / "out" / "model-last")

@@ -1,5 +1,6 @@
 """The trainer's dropout reaches the LSTM, the seed governs every initial weight,
 and update is begin_update → get_loss → backprop → finish_update for both heads."""
+
 import gc
 
 import numpy
@@ -7,7 +8,6 @@ import pytest
 import spacy
 from spacy.util import fix_random_seed
 from thinc.api import Adam, set_dropout_rate
-
 from util import CHARS_EMBED, crf_config, make_examples, small_model_config
 
 HEADS = {"softmax": small_model_config, "crf": crf_config}
@@ -119,10 +119,14 @@ def test_use_params_gives_the_lstm_its_averages_too():
     for _ in range(3):
         nlp.update(examples, sgd=optimizer)
     shim = nlp.get_pipe("lstm_ner").model.get_ref("lstm").shims[0]
-    trained = {name: param.detach().numpy().copy() for name, param in shim._model.named_parameters()}
+    trained = {
+        name: param.detach().numpy().copy() for name, param in shim._model.named_parameters()
+    }
     with nlp.use_params(optimizer.averages):
         for name, param in shim._model.named_parameters():
-            numpy.testing.assert_array_equal(param.detach().numpy(), optimizer.averages[shim.id, name])
+            numpy.testing.assert_array_equal(
+                param.detach().numpy(), optimizer.averages[shim.id, name]
+            )
             assert not numpy.array_equal(param.detach().numpy(), trained[name])
     for name, param in shim._model.named_parameters():
         numpy.testing.assert_array_equal(param.detach().numpy(), trained[name])

@@ -1,5 +1,6 @@
 """The word embedding of FeatureEmbed.v2: word dropout in training, the unknown
 word's zeros in prediction for the words training never saw, kept when saved."""
+
 import numpy
 import spacy
 from spacy.util import make_tempdir

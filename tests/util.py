@@ -1,5 +1,6 @@
 """Helpers shared by the tests: the toy corpus, small model configs, training in
 process, corpus and vectors writers, and runners for `python -m ...` subprocesses."""
+
 import gzip
 import itertools
 import subprocess
@@ -20,7 +21,10 @@ GMB_CSV = ROOT / "assets" / "gmb" / "ner_dataset.csv.gz"
 TRAIN_DATA = [
     ("Sharon flew to Miami last Friday.", [(0, 6, "PER"), (15, 20, "GEO"), (21, 32, "TIM")]),
     ("Apple opened an office in Berlin.", [(0, 5, "ORG"), (26, 32, "GEO")]),
-    ("The United Nations met in New York on Monday.", [(4, 18, "ORG"), (26, 34, "GEO"), (38, 44, "TIM")]),
+    (
+        "The United Nations met in New York on Monday.",
+        [(4, 18, "ORG"), (26, 34, "GEO"), (38, 44, "TIM")],
+    ),
     ("Angela Merkel visited Paris.", [(0, 13, "PER"), (22, 27, "GEO")]),
     ("Nothing happened here.", []),
 ]
@@ -95,7 +99,9 @@ CNN_EMBED = {
 
 
 def crf_config(**overrides):
-    return small_model_config(**{"@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2", **overrides})
+    return small_model_config(
+        **{"@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2", **overrides}
+    )
 
 
 def overfit_pipeline(model_config):
@@ -121,9 +127,13 @@ def init_vectors(tmp, lines):
 
 def write_vectors(tmp, width=5):
     """A small vectors table over TRAIN_DATA's words in tmp/vectors; return the words."""
-    words = sorted({token.text for eg in make_examples(spacy.blank("en")) for token in eg.reference})
+    words = sorted(
+        {token.text for eg in make_examples(spacy.blank("en")) for token in eg.reference}
+    )
     rng = numpy.random.default_rng(0)
-    lines = [f"{len(words)} {width}"] + [" ".join([w, *map(str, rng.normal(size=width).round(4))]) for w in words]
+    lines = [f"{len(words)} {width}"] + [
+        " ".join([w, *map(str, rng.normal(size=width).round(4))]) for w in words
+    ]
     init_vectors(tmp, lines)
     return words
 
@@ -156,10 +166,14 @@ def run_python(*args, check=True, cwd=None, timeout=600):
     return result
 
 
-def spacy_train(tmp, output, *overrides, train="train.spacy", dev="train.spacy", check=True, config=CONFIG):
+def spacy_train(
+    tmp, output, *overrides, train="train.spacy", dev="train.spacy", check=True, config=CONFIG
+):
     """`spacy train config` on tmp/train and tmp/dev into tmp/output."""
     paths = ["--paths.train", tmp / train, "--paths.dev", tmp / dev]
-    return run_python("-m", "spacy", "train", config, "--output", tmp / output, *paths, *overrides, check=check)
+    return run_python(
+        "-m", "spacy", "train", config, "--output", tmp / output, *paths, *overrides, check=check
+    )
 
 
 def project_run(project_dir, command, *overrides):
@@ -184,11 +198,20 @@ def random_chain(rng, n_tags, forbid=0.3):
     valid = rng.random((n_tags, n_tags)) > forbid
     valid_start, valid_end = numpy.ones(n_tags, bool), numpy.ones(n_tags, bool)
     valid_start[0] = valid_end[-1] = False
-    return restrict(rng.normal(size=n_tags), rng.normal(size=(n_tags, n_tags)), rng.normal(size=n_tags), valid_start, valid, valid_end)
+    return restrict(
+        rng.normal(size=n_tags),
+        rng.normal(size=(n_tags, n_tags)),
+        rng.normal(size=n_tags),
+        valid_start,
+        valid,
+        valid_end,
+    )
 
 
 def path_score(emissions, chain, path):
-    score = chain.start[path[0]] + chain.end[path[-1]] + emissions[numpy.arange(len(path)), path].sum()
+    score = (
+        chain.start[path[0]] + chain.end[path[-1]] + emissions[numpy.arange(len(path)), path].sum()
+    )
     return score + sum(chain.transitions[a, b] for a, b in zip(path, path[1:]))
 
 

@@ -10,6 +10,7 @@
 | `manifest` | `manifest.json`, resume, atomic writes |
 | `runner` | the Dask client: cluster, tasks, progress, summary |
 """
+
 from .inputs import InputError
 from .manifest import ManifestError
 from .runner import ModelError, Summary, apply

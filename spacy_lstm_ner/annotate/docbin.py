@@ -9,6 +9,7 @@ registered functions and installed entry points; here they are looked up once pe
 call. The message is DocBin's, compressed at a faster zlib level (any level reads
 back).
 """
+
 import zlib
 from contextlib import contextmanager
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
@@ -40,7 +41,9 @@ def docbin_bytes(docs: List[Doc], attrs: Optional[Iterable[int]] = None, level: 
     """What `DocBin(attrs, docs=docs, store_user_data=True).to_bytes()` gives, the
     message identical with the default `attrs`, compressed at zlib `level`: the same
     docs when read back."""
-    docbin = DocBin(store_user_data=True) if attrs is None else DocBin(attrs=attrs, store_user_data=True)
+    docbin = (
+        DocBin(store_user_data=True) if attrs is None else DocBin(attrs=attrs, store_user_data=True)
+    )
     columns = [*docbin.attrs, SPACY]
     string_columns = [i for i, attr in enumerate(docbin.attrs) if attr in STRING_ATTRS]
     arrays, user_data, span_groups, span_keys = [], [], [], []

@@ -10,6 +10,7 @@ Reading checks what `spacy apply` would only fail on later, or not at all, and r
 lacks the key or has no string under it, text that is not UTF-8, a file that cannot
 be read.
 """
+
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,7 +55,9 @@ def describe_inputs(paths: List[Path]) -> List[dict]:
     described = []
     for path in paths:
         stat = _stat(path)
-        described.append({"path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+        described.append(
+            {"path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        )
     return described
 
 
@@ -111,7 +114,11 @@ def _read_jsonl(path: Path, text_key: str) -> Iterator[Item]:
             if not isinstance(entry, dict) or text_key not in entry:
                 _fail(path, number, f"no '{text_key}' key (set another with --text-key)")
             if not isinstance(entry[text_key], str):
-                _fail(path, number, f"'{text_key}' is a {type(entry[text_key]).__name__}, not a string")
+                _fail(
+                    path,
+                    number,
+                    f"'{text_key}' is a {type(entry[text_key]).__name__}, not a string",
+                )
             yield Item(entry[text_key], path, number)
 
 

@@ -9,6 +9,7 @@ as the rerun reads, so a shard whose input changed is redone. Shard files are
 written to a temporary name and renamed when complete, so no half-written file has
 a final name.
 """
+
 import json
 import os
 import re
@@ -76,7 +77,9 @@ class Manifest:
             and (self.output_dir / shard.name).exists()
         )
 
-    def write_shard(self, shard: Shard, input_hash: str, data: bytes, docs: int, words: int) -> None:
+    def write_shard(
+        self, shard: Shard, input_hash: str, data: bytes, docs: int, words: int
+    ) -> None:
         """The shard's DocBin bytes to a temporary file, renamed when complete."""
         write_atomic(self.output_dir / shard.name, data)
         self.shards[shard.index] = {

@@ -7,6 +7,7 @@ filesystem, only the model) and recorded in the manifest. Dask runs the tasks of
 worker that dies on other workers; a shard's file is written once its task has
 returned, so no doc is lost or doubled.
 """
+
 import os
 import time
 from collections.abc import Iterator
@@ -78,7 +79,9 @@ def apply(
     if docs_per_shard < 1 or batch_size < 1:
         raise ValueError("--docs-per-shard and --batch-size must be at least 1")
     if data_path.is_dir() and output_dir.resolve().is_relative_to(data_path.resolve()):
-        raise ValueError(f"OUTPUT_DIR {output_dir} is inside DATA_PATH {data_path}: its shards would be read as input")
+        raise ValueError(
+            f"OUTPUT_DIR {output_dir} is inside DATA_PATH {data_path}: its shards would be read as input"
+        )
     paths = find_inputs(data_path)
     inputs = describe_inputs(paths)
     total_docs = count_docs(paths)
@@ -145,8 +148,12 @@ class _Run:
 
     def submit(self, shard: Shard, input_hash: str, args: tuple) -> None:
         while len(self.pending) >= self.max_pending:
-            self._collect(self.distributed.wait(list(self.pending), return_when="FIRST_COMPLETED").done)
-        future = self.client.submit(worker.annotate_shard, *args, key=f"annotate-{shard.name}-{os.urandom(4).hex()}")
+            self._collect(
+                self.distributed.wait(list(self.pending), return_when="FIRST_COMPLETED").done
+            )
+        future = self.client.submit(
+            worker.annotate_shard, *args, key=f"annotate-{shard.name}-{os.urandom(4).hex()}"
+        )
         self.pending[future] = (shard, input_hash)
 
     def wait_all(self, raise_errors: bool = True) -> None:
@@ -163,7 +170,9 @@ class _Run:
                 if raise_errors:
                     raise RuntimeError(f"{shard.describe()} failed: {error}") from error
                 continue
-            self.manifest.write_shard(shard, input_hash, result["data"], result["docs"], result["words"])
+            self.manifest.write_shard(
+                shard, input_hash, result["data"], result["docs"], result["words"]
+            )
             self.docs += result["docs"]
             self.words += result["words"]
             self.written += 1
@@ -206,12 +215,16 @@ def dask_client(scheduler: Optional[str] = None, n_workers: Optional[int] = None
                 ) from error
             yield client
         return
-    with _local_worker_settings(), distributed.LocalCluster(
-        n_workers=n_workers or default_n_workers(),
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        _local_worker_settings(),
+        distributed.LocalCluster(
+            n_workers=n_workers or default_n_workers(),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 
@@ -254,7 +267,9 @@ def _model_meta(client, model: str, code: Optional[str]) -> dict:
     """The model's name and version, loading it on every worker, all at once
     (workers that join later load it with their first shard)."""
     futures = [
-        client.submit(worker.model_meta, model, code, workers=[address], allow_other_workers=True, pure=False)
+        client.submit(
+            worker.model_meta, model, code, workers=[address], allow_other_workers=True, pure=False
+        )
         for address in client.nthreads()
     ]
     try:

@@ -4,6 +4,7 @@ Shard `i` holds docs `i * K` to `i * K + K - 1` and becomes the file `{i:05d}.sp
 Its payload is what a task carries: runs of texts, and of Docs from one `.spacy` file
 as DocBin bytes with that file's attributes.
 """
+
 import hashlib
 from collections.abc import Iterable, Iterator
 from itertools import groupby, islice
@@ -35,7 +36,9 @@ class Shard(NamedTuple):
 
     def payload(self) -> Payload:
         payload: Payload = []
-        for _, run in groupby(self.items, key=lambda item: (item.path, isinstance(item.value, Doc))):
+        for _, run in groupby(
+            self.items, key=lambda item: (item.path, isinstance(item.value, Doc))
+        ):
             run = list(run)
             if isinstance(run[0].value, Doc):
                 payload.append(("docs", _docbin_bytes(run)))
@@ -47,7 +50,11 @@ class Shard(NamedTuple):
         """A hash of the shard's input: a rerun redoes the shard when it changes."""
         digest = hashlib.blake2b(digest_size=16)
         for kind, data in payload:
-            for part in [data] if kind == "docs" else (text.encode("utf8", "surrogatepass") for text in data):
+            for part in (
+                [data]
+                if kind == "docs"
+                else (text.encode("utf8", "surrogatepass") for text in data)
+            ):
                 digest.update(len(part).to_bytes(8, "little"))
                 digest.update(part)
         return digest.hexdigest()
@@ -63,7 +70,9 @@ class Shard(NamedTuple):
 
     def describe(self) -> str:
         source = self.sources()[0]
-        where = source["path"] if source["first"] is None else f"{source['path']} ({source['first']})"
+        where = (
+            source["path"] if source["first"] is None else f"{source['path']} ({source['first']})"
+        )
         return f"shard {self.name} (docs {self.first_doc:,}-{self.first_doc + self.n_docs - 1:,}, from {where})"
 
 

@@ -5,6 +5,7 @@ input); the pipeline itself never travels. The first task of a process loads it,
 after setting PyTorch to one thread, and later tasks reuse it. One lock serializes
 the tasks of a worker with several threads: they would only compete for the core.
 """
+
 import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union

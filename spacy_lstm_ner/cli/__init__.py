@@ -6,6 +6,7 @@ command, each a thin function that parses its arguments, calls the library and p
 | `apply` | `apply` | `spacy_lstm_ner.annotate.apply` |
 | `calibrate` | `calibrate` | `spacy_lstm_ner.calibration.calibrate_pipeline` |
 """
+
 from .app import app
 from .apply import apply_cli
 from .calibrate import calibrate_cli

@@ -1,5 +1,6 @@
 """The tagger's thinc layers, one per module. PyTorch is imported when a layer
 that needs it is built, not before."""
+
 from .char_cnn import char_cnn
 from .character_embed import character_embed
 from .crf import CRFOutput, crf_layer

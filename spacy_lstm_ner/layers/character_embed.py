@@ -1,5 +1,6 @@
 """spaCy-style character embeddings: a vector per byte of a token's first and
 last characters (FeatureEmbed.v1)."""
+
 from typing import Callable, List, Tuple, Union
 
 import numpy
@@ -22,10 +23,12 @@ def character_embed(n_chars: int, width: int) -> Model[List[Doc], List[Floats2d]
         params={"E": None},
     )
 
+
 def _init_character_embed(model: Model, X=None, Y=None) -> None:
     n_chars, width = model.get_dim("nC"), model.get_dim("nM")
     table = numpy.random.normal(scale=0.1, size=(n_chars * 256, width))
     model.set_param("E", model.ops.asarray2f(table, dtype="float32"))
+
 
 def _character_embed_forward(
     model: Model, docs: List[Doc], is_train: bool
@@ -44,6 +47,7 @@ def _character_embed_forward(
         return []
 
     return vectors, backprop
+
 
 def _utf8_array(doc: Union[Doc, DocWindow], n_chars: int) -> numpy.ndarray:
     if isinstance(doc, DocWindow):

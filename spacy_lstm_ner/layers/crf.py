@@ -1,6 +1,7 @@
 """The linear-chain CRF as a thinc layer: it owns the start, transition and end
 scores and passes them on with the emissions; the loss (`losses.CRFLoss`) and
 the decoder (`decoding.crf_decode`) read them."""
+
 from typing import Callable, List, NamedTuple, Optional, Tuple
 
 from thinc.api import Model
@@ -15,6 +16,7 @@ class CRFOutput(NamedTuple):
     emissions: List[Floats2d]  # (n_tokens, n_tags) score of each tag, per doc
     chain: ChainScores  # the layer's learned scores, every move still allowed
 
+
 def crf_layer(nO: Optional[int] = None) -> Model[List[Floats2d], CRFOutput]:
     """A linear-chain CRF over per-token emission scores. Forward passes the
     emissions on together with the layer's start, transition and end scores;
@@ -27,6 +29,7 @@ def crf_layer(nO: Optional[int] = None) -> Model[List[Floats2d], CRFOutput]:
         params={name: None for name in ChainScores._fields},
     )
 
+
 def _crf_init(model: Model, X: Optional[List[Floats2d]] = None, Y=None) -> None:
     if not model.has_dim("nO") and X:
         model.set_dim("nO", X[0].shape[1])
@@ -34,6 +37,7 @@ def _crf_init(model: Model, X: Optional[List[Floats2d]] = None, Y=None) -> None:
     model.set_param("start", model.ops.alloc1f(n_tags))
     model.set_param("transitions", model.ops.alloc2f(n_tags, n_tags))
     model.set_param("end", model.ops.alloc1f(n_tags))
+
 
 def _crf_forward(
     model: Model, emissions: List[Floats2d], is_train: bool

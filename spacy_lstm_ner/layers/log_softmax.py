@@ -1,4 +1,5 @@
 """Row-wise log-softmax as a thinc layer."""
+
 from typing import Callable, Tuple
 
 from thinc.api import Model
@@ -9,9 +10,8 @@ def log_softmax() -> Model[Floats2d, Floats2d]:
     """Row-wise log-softmax: scores to log-probabilities."""
     return Model("log_softmax", _log_softmax_forward)
 
-def _log_softmax_forward(
-    model: Model, X: Floats2d, is_train: bool
-) -> Tuple[Floats2d, Callable]:
+
+def _log_softmax_forward(model: Model, X: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:
     xp = model.ops.xp
     shifted = X - X.max(axis=1, keepdims=True)
     Y = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))

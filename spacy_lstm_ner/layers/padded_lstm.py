@@ -1,5 +1,6 @@
 """A padding-proof (Bi)LSTM over per-token vectors: the docs of a batch run
 sorted by length, a chunk at a time. PyTorch is imported when it is built."""
+
 from typing import Callable, List, Optional, Tuple
 
 import numpy
@@ -7,6 +8,7 @@ from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 INFERENCE_DTYPES = ("float32", "bfloat16", "auto")
+
 
 def padded_lstm(
     nI: Optional[int],
@@ -41,9 +43,8 @@ def padded_lstm(
         attrs={"chunk_size": chunk_size, "dropout_rate": dropout, "window": window},
     )
 
-def _padded_lstm_init(
-    model: Model, X: Optional[List[Floats2d]] = None, Y=None
-) -> None:
+
+def _padded_lstm_init(model: Model, X: Optional[List[Floats2d]] = None, Y=None) -> None:
     module = model.shims[0]._model
     if module.is_built:
         return
@@ -56,13 +57,17 @@ def _padded_lstm_init(
         )
     module.build(model.get_dim("nI"), device=model.shims[0].device)
 
+
 def _padded_lstm_forward(
     model: Model, Xs: List[Floats2d], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
     return _run_chunks(model, Xs, lambda chunk: _run_padded(model, chunk, is_train))
 
+
 def _run_chunks(
-    model: Model, Xs: List[Floats2d], run: Callable[[List[Floats2d]], Tuple[List[Floats2d], Callable]]
+    model: Model,
+    Xs: List[Floats2d],
+    run: Callable[[List[Floats2d]], Tuple[List[Floats2d], Callable]],
 ) -> Tuple[List[Floats2d], Callable]:
     """`run` over `length_chunks` of `chunk_size` docs; outputs in the docs' order."""
     from .torch_lstm import one_thread_in_forked_child
@@ -85,11 +90,13 @@ def _run_chunks(
 
     return Ys, backprop
 
+
 def length_chunks(lengths, size: int) -> List[numpy.ndarray]:
     """Indices of the docs sorted by length, `size` at a time, so that little
     of each padded chunk is padding."""
     order = numpy.argsort(lengths, kind="stable")
     return [order[start : start + size] for start in range(0, len(order), size)]
+
 
 def _run_padded(
     model: Model, Xs: List[Floats2d], is_train: bool

@@ -1,6 +1,7 @@
 """The tagger's chain: embed → LSTM → output layers, trained as a plain chain;
 in prediction the dense layer runs on the LSTM's padded chunks and a doc longer
 than the LSTM's window runs window by window, its state carried across."""
+
 from typing import List, Optional, Tuple
 
 import numpy
@@ -27,6 +28,7 @@ def tagger_chain(embed: Model, lstm: Model, *output: Model) -> Model:
     dims = {name: plain.maybe_get_dim(name) for name in plain.dim_names}
     return Model(plain.name, _tagger_forward, init=plain.init, dims=dims, layers=plain.layers)
 
+
 def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
     if is_train:
         return chain_forward(model, docs, is_train)
@@ -41,6 +43,7 @@ def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
     for layer in rest:
         scores = layer.predict(scores)
     return scores, _no_backprop
+
 
 def _predict_short(model: Model, docs: List[Doc]) -> List[Floats2d]:
     """Embedding, LSTM and dense layer of whole docs. The embedding's output
@@ -66,13 +69,16 @@ def _predict_short(model: Model, docs: List[Doc]) -> List[Floats2d]:
             scores[i] = doc_scores
     return scores
 
+
 def _flat_prediction(layer: Model, docs: List[Doc]) -> Tuple[Floats2d, numpy.ndarray]:
     """`layer.predict(docs)` concatenated into one (n_tokens, nO) array, and
     the docs' lengths. In a chain whose layers after the first are `with_array`
     layers, those run on one array, instead of each flattening the docs'
     arrays and splitting them up again."""
     rest = layer.layers[1:] if layer._func is chain_forward else []
-    if rest and all(step._func is with_array_forward and not step.attrs.get("pad") for step in rest):
+    if rest and all(
+        step._func is with_array_forward and not step.attrs.get("pad") for step in rest
+    ):
         flat, lengths = _flat_prediction(layer.layers[0], docs)
         for step in rest:
             flat = _predict_array(step.layers[0], flat)
@@ -80,6 +86,7 @@ def _flat_prediction(layer: Model, docs: List[Doc]) -> Tuple[Floats2d, numpy.nda
     outputs = layer.predict(docs)
     lengths = numpy.array([len(output) for output in outputs], dtype="int64")
     return layer.ops.flatten(outputs), lengths
+
 
 def _predict_array(layer: Model, X: Floats2d) -> Floats2d:
     """`layer.predict(X)`; a thinc LayerNorm runs as PyTorch's fused layer norm,
@@ -93,6 +100,7 @@ def _predict_array(layer: Model, X: Floats2d) -> Floats2d:
         Y = torch.nn.functional.layer_norm(xp2torch(X), (X.shape[1],), G, b, eps=1e-8)
     return torch2xp(Y)
 
+
 def _padded_rows(ops, flat: Floats2d, starts: numpy.ndarray, lengths: numpy.ndarray) -> Floats2d:
     """(len(starts), max(lengths), width) array: row i holds flat[starts[i] :
     starts[i] + lengths[i]], then zeros."""
@@ -101,6 +109,7 @@ def _padded_rows(ops, flat: Floats2d, starts: numpy.ndarray, lengths: numpy.ndar
     padded = ops.alloc3f(len(lengths), len(steps), flat.shape[1])
     padded[ops.asarray(live)] = flat[ops.asarray((starts[:, None] + steps[None, :])[live])]
     return padded
+
 
 def _dense_head(model: Model, head: Model) -> Optional[Tuple[Floats2d, Floats2d, bool]]:
     """(W, b, log_softmax) of a `with_array(Linear)` or `with_array(chain(Linear,
@@ -111,19 +120,29 @@ def _dense_head(model: Model, head: Model) -> Optional[Tuple[Floats2d, Floats2d,
         return None
     if inner is output_layer:
         with_log_softmax = False
-    elif inner.layers and inner.layers[0] is output_layer and [layer.name for layer in inner.layers[1:]] == ["log_softmax"]:
+    elif (
+        inner.layers
+        and inner.layers[0] is output_layer
+        and [layer.name for layer in inner.layers[1:]] == ["log_softmax"]
+    ):
         with_log_softmax = True
     else:
         return None
     return output_layer.get_param("W"), output_layer.get_param("b"), with_log_softmax
 
-def _run_padded_dense(model: Model, X: Floats3d, lengths: numpy.ndarray, W, b, with_log_softmax: bool) -> List[Floats2d]:
+
+def _run_padded_dense(
+    model: Model, X: Floats3d, lengths: numpy.ndarray, W, b, with_log_softmax: bool
+) -> List[Floats2d]:
     """The tag scores of a padded chunk of docs (`_padded_rows`), one array per doc."""
     shim = model.shims[0]
     Xt = xp2torch(X, device=shim.device)
-    Yt = shim.predict(ArgsKwargs(args=(Xt, xp2torch(lengths)), kwargs={"in_prediction_dtype": True}))
+    Yt = shim.predict(
+        ArgsKwargs(args=(Xt, xp2torch(lengths)), kwargs={"in_prediction_dtype": True})
+    )
     scores = torch2xp(_dense_scores(Yt, W, b, with_log_softmax))
     return [scores[i, :length] for i, length in enumerate(lengths.tolist())]
+
 
 def _dense_scores(Yt, W, b, with_log_softmax: bool):
     """The dense layer (and log-softmax) over the LSTM's output `Yt`, in the
@@ -135,10 +154,12 @@ def _dense_scores(Yt, W, b, with_log_softmax: bool):
         St = torch.nn.functional.linear(Yt, Wt, bt).float()
         return St.log_softmax(dim=-1) if with_log_softmax else St
 
+
 def _per_token(embed: Model) -> bool:
     """Whether `embed` can embed a window of a doc on its own: no listener,
     whose vectors come from another component's pass over whole docs."""
     return not any("listener" in node.name for node in embed.walk())
+
 
 def _predict_windows(model: Model, doc: Doc, window: int) -> Floats2d:
     import torch
@@ -166,6 +187,7 @@ def _predict_windows(model: Model, doc: Doc, window: int) -> Floats2d:
                 scores = head.ops.alloc2f(len(doc), window_scores.shape[1])
             scores[start : start + len(window_scores)] = window_scores
     return scores
+
 
 def _no_backprop(d_scores):
     raise ValueError("lstm_ner's prediction has no gradient: use begin_update to train.")

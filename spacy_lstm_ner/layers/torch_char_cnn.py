@@ -1,5 +1,6 @@
 """The PyTorch side of the character CNN: bytes → embedding → convolution →
 max over the word's positions."""
+
 import torch
 
 

@@ -1,6 +1,7 @@
 """The PyTorch side of the tagger's LSTM. Imported only when an lstm_ner model
 is built, so that installing the plugin changes nothing in processes that
 never use it."""
+
 import contextlib
 import os
 from functools import lru_cache
@@ -51,12 +52,23 @@ class InPlaceShim(PyTorchShim):
         `Model.use_params` gives every other layer (the trainer's averages with
         `use_averages = true`). The optimizer keys them by (shim id, parameter
         name), which thinc's `PyTorchShim.use_params` does not look up."""
-        given = {name: params[self.id, name] for name, _ in self._model.named_parameters() if (self.id, name) in params}
+        given = {
+            name: params[self.id, name]
+            for name, _ in self._model.named_parameters()
+            if (self.id, name) in params
+        }
         if not given:
             yield
             return
-        backup = {name: param.detach().clone() for name, param in self._model.named_parameters() if name in given}
-        self._model.load_state_dict({name: xp2torch(values, device=self.device) for name, values in given.items()}, strict=False)
+        backup = {
+            name: param.detach().clone()
+            for name, param in self._model.named_parameters()
+            if name in given
+        }
+        self._model.load_state_dict(
+            {name: xp2torch(values, device=self.device) for name, values in given.items()},
+            strict=False,
+        )
         try:
             yield
         finally:
@@ -74,7 +86,12 @@ class PaddedLSTM(torch.nn.Module):
     `prediction_dtype`); its weights stay float32."""
 
     def __init__(
-        self, nI: Optional[int], hidden_width: int, depth: int, bidirectional: bool, inference_dtype: str = "float32"
+        self,
+        nI: Optional[int],
+        hidden_width: int,
+        depth: int,
+        bidirectional: bool,
+        inference_dtype: str = "float32",
     ):
         super().__init__()
         self.hidden_width = hidden_width
@@ -147,7 +164,11 @@ class PaddedLSTM(torch.nn.Module):
         return weights
 
     def forward(
-        self, X: torch.Tensor, lengths: torch.Tensor, dropout: float = 0.0, in_prediction_dtype: bool = False
+        self,
+        X: torch.Tensor,
+        lengths: torch.Tensor,
+        dropout: float = 0.0,
+        in_prediction_dtype: bool = False,
     ) -> torch.Tensor:
         """The LSTM's output, in X's dtype, or with `in_prediction_dtype`, in
         the dtype it predicted in."""
@@ -173,7 +194,9 @@ class PaddedLSTM(torch.nn.Module):
             Y = torch.nn.functional.dropout(Y_forward, dropout, training=drop)
         return Y if in_prediction_dtype else Y.to(output_dtype)
 
-    def windows(self, inputs: Callable[[int], torch.Tensor], n_windows: int) -> Iterator[torch.Tensor]:
+    def windows(
+        self, inputs: Callable[[int], torch.Tensor], n_windows: int
+    ) -> Iterator[torch.Tensor]:
         """The output of one long sequence, window by window, as one pass of
         `forward` gives it, holding one window's activations at a time.
         `inputs(k)` is the (1, length, nI) input of window k. Each layer and
@@ -200,10 +223,14 @@ class PaddedLSTM(torch.nn.Module):
         for i in range(self.depth):
             if i < self.depth - 1:
                 for k in range(n_windows):
-                    _, ahead[i][k + 1] = self._run(self.forward_layers[i], layer_input(i, k), ahead[i][k])
+                    _, ahead[i][k + 1] = self._run(
+                        self.forward_layers[i], layer_input(i, k), ahead[i][k]
+                    )
             if self.bidirectional:
                 for k in reversed(range(n_windows)):
-                    _, behind[i][k] = self._run(self.backward_layers[i], layer_input(i, k).flip(1), behind[i][k + 1])
+                    _, behind[i][k] = self._run(
+                        self.backward_layers[i], layer_input(i, k).flip(1), behind[i][k + 1]
+                    )
         for k in range(n_windows):
             yield layer_output(self.depth - 1, k)
 
@@ -214,7 +241,9 @@ def _reversal_rows(lengths: torch.Tensor, n_steps: int) -> torch.Tensor:
     steps = torch.arange(n_steps, device=lengths.device)[None]
     ends = lengths[:, None]
     within = torch.where(steps < ends, ends - 1 - steps, steps)
-    return (within + torch.arange(len(lengths), device=lengths.device)[:, None] * n_steps).reshape(-1)
+    return (within + torch.arange(len(lengths), device=lengths.device)[:, None] * n_steps).reshape(
+        -1
+    )
 
 
 def _take_rows(X: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
@@ -228,6 +257,8 @@ def _take_rows(X: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
 def native_bfloat16_cpu() -> bool:
     """Whether this CPU runs oneDNN's bfloat16 kernels natively."""
     try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return bool(
+            torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        )
     except (AttributeError, RuntimeError):
         return False

@@ -1,5 +1,6 @@
 """The learned word embedding, with an unknown word's vector for the words
 training never saw: zeros, as word dropout teaches the tagger in training."""
+
 from typing import Callable, List, Tuple
 
 import numpy
@@ -20,7 +21,11 @@ def word_embed(attr: str, width: int, rows: int, dropout: float) -> Model[List, 
         init=_word_embed_init,
         layers=[HashEmbed(nO=width, nV=rows, column=0, seed=7)],
         dims={"nO": width},
-        attrs={"attr": intify_attr(attr), "word_dropout": dropout, "known": numpy.zeros((0,), dtype="uint64")},
+        attrs={
+            "attr": intify_attr(attr),
+            "word_dropout": dropout,
+            "known": numpy.zeros((0,), dtype="uint64"),
+        },
     )
 
 
@@ -28,7 +33,9 @@ def _word_embed_init(model: Model, X=None, Y=None) -> None:
     model.layers[0].initialize()
 
 
-def _word_embed_forward(model: Model, docs: List, is_train: bool) -> Tuple[List[Floats2d], Callable]:
+def _word_embed_forward(
+    model: Model, docs: List, is_train: bool
+) -> Tuple[List[Floats2d], Callable]:
     ops, embed = model.ops, model.layers[0]
     keys = [doc.to_array(model.attrs["attr"]) for doc in docs]
     lengths = [len(doc_keys) for doc_keys in keys]

@@ -1,0 +1,177 @@
+"""Registered token embeddings for the tagger: hashed features, character
+features, static vectors."""
+
+from typing import List, Sequence
+
+from spacy.attrs import intify_attr
+from spacy.ml.featureextractor import FeatureExtractor
+from spacy.ml.staticvectors import StaticVectors
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import (
+    HashEmbed,
+    LayerNorm,
+    Model,
+    chain,
+    concatenate,
+    ragged2list,
+    with_array,
+)
+from thinc.types import Floats2d
+
+from .layers import (
+    char_cnn,
+    character_embed,
+    word_embed,
+)
+
+
+@registry.architectures("spacy_lstm_ner.WordEmbed.v1")
+def build_word_embed(
+    width: int = 50, attr: str = "NORM", rows: int = 20000
+) -> Model[List[Doc], List[Floats2d]]:
+    """One learned vector per token, looked up by a single attribute (hashed
+    into `rows` rows): a plain word embedding, as in a small one-direction LSTM tagger."""
+    check_positive("width", width, "WordEmbed")
+    check_positive("rows", rows, "WordEmbed")
+    if intify_attr(attr) is None:
+        raise ValueError(f"WordEmbed attr {attr!r} is not a spaCy token attribute.")
+    embed = HashEmbed(nO=width, nV=rows, column=0, seed=7)
+    return chain(FeatureExtractor([attr]), with_array(embed))
+
+
+@registry.architectures("spacy_lstm_ner.FeatureEmbed.v1")
+def build_feature_embed(
+    attrs: Sequence[str] = ("NORM", "PREFIX", "SUFFIX", "SHAPE"),
+    widths: Sequence[int] = (64, 16, 32, 16),
+    rows: Sequence[int] = (5000, 1000, 2500, 2500),
+    chars: int = 0,
+    char_width: int = 16,
+    include_static_vectors: bool = False,
+    vectors_width: int = 64,
+) -> Model[List[Doc], List[Floats2d]]:
+    """One hashed embedding per token attribute, concatenated.
+
+    Unlike spacy.MultiHashEmbed.v2 there is no Maxout layer mixing the
+    features: the LSTM's input projection mixes them anyway, so the mixing
+    layer would only cost time. A layer norm scales the concatenation.
+
+    chars: also embed the UTF-8 bytes of each token's first and last
+        chars // 2 characters, char_width dimensions each (0: no characters).
+    include_static_vectors: also project each token's static vector (the
+        table [initialize] vectors loads) to vectors_width dimensions.
+    Output width is sum(widths) + chars * char_width (+ vectors_width).
+    """
+    _check_embed_attrs(attrs, widths, rows, "FeatureEmbed")
+    if chars < 0 or chars % 2:
+        raise ValueError(f"FeatureEmbed chars must be an even number >= 0, got {chars!r}.")
+    embeddings = [
+        HashEmbed(nO=width, nV=n_rows, column=i, seed=7 + i)
+        for i, (width, n_rows) in enumerate(zip(widths, rows))
+    ]
+    features = chain(FeatureExtractor(list(attrs)), with_array(concatenate(*embeddings)))
+    width = sum(widths)
+    if chars:
+        check_positive("char_width", char_width, "FeatureEmbed")
+        features = concatenate(features, character_embed(chars, char_width))
+        width += chars * char_width
+    return _normed(features, width, include_static_vectors, vectors_width)
+
+
+@registry.architectures("spacy_lstm_ner.FeatureEmbed.v2")
+def build_feature_embed_v2(
+    attrs: Sequence[str] = ("NORM", "PREFIX", "SUFFIX", "SHAPE"),
+    widths: Sequence[int] = (64, 16, 32, 16),
+    rows: Sequence[int] = (20000, 2000, 5000, 1000),
+    char_cnn_width: int = 50,
+    char_width: int = 25,
+    char_window: int = 3,
+    max_bytes: int = 24,
+    include_static_vectors: bool = False,
+    vectors_width: int = 64,
+    word_dropout_rate: float = 0.0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """One hashed embedding per token attribute, a character CNN over the
+    whole word and the word's static vector, concatenated and layer-normed.
+
+    char_cnn_width: filters of the character CNN (0: no characters), over
+        bytes embedded in char_width dimensions, char_window bytes at a time;
+        words longer than max_bytes bytes are read by their first and last
+        max_bytes // 2 bytes.
+    include_static_vectors: also project each token's static vector (the
+        table [initialize] vectors loads) to vectors_width dimensions.
+    word_dropout_rate: the first attr is the word's: its embedding is the
+        unknown word's (zeros) for words training never saw, and in training
+        for this share of the tokens, so that the tagger learns to recognise
+        names from their static vectors, characters, shape and context, as it
+        must for unseen names.
+    Output width is sum(widths) + char_cnn_width (+ vectors_width).
+    """
+    _check_embed_attrs(attrs, widths, rows, "FeatureEmbed")
+    if char_cnn_width:
+        for name, value in (
+            ("char_cnn_width", char_cnn_width),
+            ("char_width", char_width),
+            ("max_bytes", max_bytes),
+        ):
+            check_positive(name, value, "FeatureEmbed")
+        if char_window < 1 or not char_window % 2:
+            raise ValueError(
+                f"FeatureEmbed char_window must be an odd number >= 1, got {char_window!r}."
+            )
+    if not 0.0 <= word_dropout_rate < 1.0:
+        raise ValueError(
+            f"FeatureEmbed word_dropout_rate must be in [0, 1), got {word_dropout_rate!r}."
+        )
+    features = word_embed(attrs[0], widths[0], rows[0], word_dropout_rate)
+    if len(attrs) > 1:
+        embeddings = [
+            HashEmbed(nO=width, nV=n_rows, column=i, seed=8 + i)
+            for i, (width, n_rows) in enumerate(zip(widths[1:], rows[1:]))
+        ]
+        features = concatenate(
+            features, chain(FeatureExtractor(list(attrs[1:])), with_array(concatenate(*embeddings)))
+        )
+    width = sum(widths)
+    if char_cnn_width:
+        features = concatenate(
+            features, char_cnn(char_cnn_width, char_width, char_window, max_bytes)
+        )
+        width += char_cnn_width
+    return _normed(features, width, include_static_vectors, vectors_width)
+
+
+def _normed(features: Model, width: int, include_static_vectors: bool, vectors_width: int) -> Model:
+    """`features` (`width` wide), with the projected static vectors if asked
+    for, concatenated and layer-normed: the end of every FeatureEmbed."""
+    if include_static_vectors:
+        check_positive("vectors_width", vectors_width, "FeatureEmbed")
+        features = concatenate(features, chain(StaticVectors(nO=vectors_width), ragged2list()))
+        width += vectors_width
+    model = chain(features, with_array(LayerNorm(nI=width)))
+    model.set_dim("nO", width)
+    return model
+
+
+def _check_embed_attrs(
+    attrs: Sequence[str], widths: Sequence[int], rows: Sequence[int], owner: str
+) -> None:
+    """One positive width and row count per known token attribute."""
+    if not attrs:
+        raise ValueError(f"{owner} attrs must name at least one token attribute.")
+    for setting, values in (("widths", widths), ("rows", rows)):
+        if len(values) != len(attrs):
+            raise ValueError(
+                f"{owner} {setting} must have one entry per attr: "
+                f"{len(attrs)} attrs {list(attrs)!r} but {setting} = {list(values)!r}."
+            )
+        for value in values:
+            check_positive(setting, value, owner)
+    for attr in attrs:
+        if intify_attr(attr) is None:
+            raise ValueError(f"{owner} attr {attr!r} is not a spaCy token attribute.")
+
+
+def check_positive(name: str, value: int, owner: str) -> None:
+    if value < 1:
+        raise ValueError(f"{owner} {name} must be a positive integer, got {value!r}.")
