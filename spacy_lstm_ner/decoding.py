@@ -139,7 +139,9 @@ def crf_viterbi_decode(scores: Sequence[numpy.ndarray], chain: ChainScores) -> L
     def step(best: numpy.ndarray, backpointers: numpy.ndarray) -> numpy.ndarray:
         candidates = best[:, :, None] + transitions
         backpointers[:] = candidates.argmax(axis=1)
-        return numpy.take_along_axis(candidates, backpointers[:, None, :].astype("intp"), axis=1)[:, 0]
+        return numpy.take_along_axis(candidates, backpointers[:, None, :].astype("intp"), axis=1)[
+            :, 0
+        ]
 
     return decode_paths(scores, chain.start.astype("float32"), chain.end.astype("float32"), step)
 
