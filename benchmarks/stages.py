@@ -50,7 +50,7 @@ def stage_profile(
     seconds["tokenizer"] = time.perf_counter() - start
     features = [node for node in model.walk() if node.name == "extract_features"]
     timed = {"model": [model], "embed": [model.get_ref("embed")], "features": features}
-    module = model.get_ref("lstm").shims[0]._model
+    module = model.get_ref("lstm").shims[0].module
     pipe_module = sys.modules[type(pipe).__module__]
     tagger_module = sys.modules[type(pipe).__module__.rsplit(".", 1)[0] + ".layers.tagger"]
     with (

@@ -65,7 +65,7 @@ def test_gradient_reaches_the_cnn_once_per_distinct_word():
 
     nlp = spacy.blank("en")
     layer = initialized_cnn()
-    module = layer.shims[0]._model
+    module = layer.shims[0].module
     docs = [nlp.make_doc("Paris Paris")]
     (vectors,), backprop = layer.begin_update(docs)
     assert backprop([numpy.ones_like(vectors)]) == []

@@ -81,7 +81,7 @@ def test_training_runs_in_float32():
     nlp.initialize(lambda: make_examples(nlp))
     lstm = ner.model.get_ref("lstm")
     set_dropout_rate(ner.model, 0.0)
-    module = lstm.shims[0]._model
+    module = lstm.shims[0].module
     X = ner.model.get_ref("embed").predict([nlp.make_doc(TRAIN_DATA[0][0])])
     Y, backprop = lstm.begin_update(X)
     assert module.training and Y[0].dtype == numpy.float32

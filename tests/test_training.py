@@ -99,7 +99,7 @@ def test_updates_leave_no_tensors_behind():
         gc.collect()
         return sum(issubclass(type(obj), torch.Tensor) for obj in gc.get_objects())
 
-    module = nlp.get_pipe("lstm_ner").model.get_ref("lstm").shims[0]._model
+    module = nlp.get_pipe("lstm_ner").model.get_ref("lstm").shims[0].module
     nlp.update(make_examples(nlp), sgd=optimizer)
     weights = [param.detach().clone() for param in module.parameters()]
     before = n_tensors()
@@ -120,13 +120,13 @@ def test_use_params_gives_the_lstm_its_averages_too():
         nlp.update(examples, sgd=optimizer)
     shim = nlp.get_pipe("lstm_ner").model.get_ref("lstm").shims[0]
     trained = {
-        name: param.detach().numpy().copy() for name, param in shim._model.named_parameters()
+        name: param.detach().numpy().copy() for name, param in shim.module.named_parameters()
     }
     with nlp.use_params(optimizer.averages):
-        for name, param in shim._model.named_parameters():
+        for name, param in shim.module.named_parameters():
             numpy.testing.assert_array_equal(
                 param.detach().numpy(), optimizer.averages[shim.id, name]
             )
             assert not numpy.array_equal(param.detach().numpy(), trained[name])
-    for name, param in shim._model.named_parameters():
+    for name, param in shim.module.named_parameters():
         numpy.testing.assert_array_equal(param.detach().numpy(), trained[name])

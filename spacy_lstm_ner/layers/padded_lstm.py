@@ -45,7 +45,7 @@ def padded_lstm(
 
 
 def _padded_lstm_init(model: Model, X: Optional[List[Floats2d]] = None, Y=None) -> None:
-    module = model.shims[0]._model
+    module = model.shims[0].module
     if module.is_built:
         return
     if not model.has_dim("nI") and X:

@@ -178,7 +178,7 @@ def _predict_windows(model: Model, doc: Doc, window: int) -> Floats2d:
 
     scores = None
     with torch.no_grad():
-        for start, Y in zip(starts, shim._model.windows(inputs, len(starts))):
+        for start, Y in zip(starts, shim.module.windows(inputs, len(starts))):
             if dense is None:
                 window_scores = head.predict([torch2xp(Y[0].float())])[0]
             else:

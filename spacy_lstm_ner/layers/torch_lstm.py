@@ -33,6 +33,11 @@ class InPlaceShim(PyTorchShim):
     the RSS of `spacy train` grew by about 0.3 MB a step with it (2.9 GB after
     5,000 steps of configs/bilstm.cfg). Updated in place, it stays flat."""
 
+    @property
+    def module(self) -> torch.nn.Module:
+        """The wrapped PyTorch module."""
+        return self._model
+
     def finish_update(self, optimizer) -> None:
         skip = self._grad_scaler.found_inf  # an overflowed gradient skips the step
         for name, param in self._model.named_parameters():
