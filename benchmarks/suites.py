@@ -86,6 +86,11 @@ SUITES = {
             "bilstm_crf",
             {"initialize.vectors": "corpus/vectors"},
         ),
+        "hidden_200": System(
+            "LSTM width 200 per direction instead of 128",
+            "bilstm_crf",
+            {"components.lstm_ner.model.hidden_width": 200},
+        ),
         "en_core_web_md": System(
             "en_core_web_md's 300d vectors instead of GloVe",
             "bilstm_crf",
