@@ -66,6 +66,11 @@ SUITES = {
             optimize="accuracy",
         ),
         "lstm_ner_bilstm_crf": System("lstm_ner, `configs/bilstm_crf.cfg`", "bilstm_crf"),
+        "lstm_ner_bilstm_crf_h200": System(
+            "lstm_ner, `configs/bilstm_crf.cfg` with a 200-wide LSTM",
+            "bilstm_crf",
+            {"components.lstm_ner.model.hidden_width": 200},
+        ),
         "spacy_ner": SPACY_NER,
         "lstm_ner_bilstm": BILSTM,
         "lstm_ner_lstm": System("lstm_ner, `configs/lstm.cfg`", "lstm"),
