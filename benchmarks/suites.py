@@ -96,6 +96,16 @@ SUITES = {
             "bilstm_crf",
             {"components.lstm_ner.model.hidden_width": 200},
         ),
+        "depth_2": System(
+            "two BiLSTM layers instead of one",
+            "bilstm_crf",
+            {"components.lstm_ner.model.depth": 2},
+        ),
+        "grad_clip_1": System(
+            "gradients clipped to norm 1 instead of 5",
+            "bilstm_crf",
+            {"training.optimizer.grad_clip": 1.0},
+        ),
         "en_core_web_md": System(
             "en_core_web_md's 300d vectors instead of GloVe",
             "bilstm_crf",
