@@ -59,6 +59,18 @@ SUITES = {
             "lstm_ner, `configs/bilstm_crf.cfg` (CRF + characters + static vectors)", "bilstm_crf"
         ),
     },
+    "widths": {
+        "spacy_ner": SPACY_NER,
+        "lstm_ner_bilstm": BILSTM,
+        **{
+            f"bilstm_h{width}": System(
+                f"`configs/bilstm.cfg` with a {width}-wide LSTM",
+                "bilstm",
+                {"components.lstm_ner.model.hidden_width": width},
+            )
+            for width in (96, 64)
+        },
+    },
     "accuracy": {
         "spacy_ner_accuracy": System(
             "spaCy tok2vec + ner (`init config -p ner -o accuracy`, CPU), the same static vectors",

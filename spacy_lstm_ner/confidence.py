@@ -101,13 +101,16 @@ def score_entities(
     keep = _entity_bounds(*entities, lengths) if threshold is None else None
     scores = lattice(padded, lengths, chain, dtype="float32", keep=keep)
     log_probs = _path_entity_log_probs(
-        padded, lengths, scores, chain, paths, predicted, entities, tags, scheme
+        padded, lengths, scores, chain, paths, entities, tags, scheme
     )
+    bounds = numpy.cumsum([0] + [len(offsets) for offsets in predicted]).tolist()
     if threshold is None:
+        probs = _probability(log_probs)
         return [
-            ScoredSpans(offsets, _probability(log_prob))
-            for offsets, log_prob in zip(predicted, log_probs)
+            ScoredSpans(offsets, probs[start:end])
+            for offsets, start, end in zip(predicted, bounds[:-1], bounds[1:])
         ]
+    log_probs = [log_probs[start:end] for start, end in zip(bounds[:-1], bounds[1:])]
     found = [
         dict(zip(doc_offsets, doc_log_probs))
         for doc_offsets, doc_log_probs in zip(predicted, log_probs)
@@ -143,10 +146,10 @@ def _entity_bounds(doc, start, last, lengths) -> Tuple[numpy.ndarray, numpy.ndar
 
 
 def _path_entity_log_probs(
-    padded, lengths, scores: Lattice, chain, paths, predicted, entities, tags, scheme
-) -> List[numpy.ndarray]:
-    """Log-probability of each entity of each doc's path (`predicted`, and
-    flat, `entities`, from `_flat_entities`): the forward score of
+    padded, lengths, scores: Lattice, chain, paths, entities, tags, scheme
+) -> numpy.ndarray:
+    """Log-probability of each entity of the docs' paths (`entities`, all
+    docs' together, from `_flat_entities`): the forward score of
     its first tag, the path's own scores inside it, and the backward score of
     all that may follow it without extending it."""
     n_docs, n_steps, _ = padded.shape
@@ -158,7 +161,7 @@ def _path_entity_log_probs(
     running = numpy.cumsum(steps, axis=1)
     doc, start, end = entities
     if not len(doc):
-        return [numpy.zeros((0,)) for _ in predicted]
+        return numpy.zeros((0,))
     first, last = path[doc, start], path[doc, end]
     log_prob = (
         scores.alpha(doc, start, first)
@@ -171,8 +174,7 @@ def _path_entity_log_probs(
     else:
         inside = _inside_tags(tags)[first]
         log_prob += _iob_close(padded, lengths, scores, chain, doc, end, last, inside)
-    bounds = numpy.cumsum([0] + [len(offsets) for offsets in predicted])
-    return [log_prob[bounds[i] : bounds[i + 1]] for i in range(len(predicted))]
+    return log_prob
 
 
 def _iob_close(

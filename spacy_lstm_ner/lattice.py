@@ -3,7 +3,7 @@ docs, in float64: the log-partition, the marginals and the forward and backward
 log-scores that the CRF loss and the entity probabilities read. Scores are kept
 as logs; each step's sum over tags is a matrix product of rescaled exponentials."""
 
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 from thinc.backends import get_array_ops
@@ -177,7 +177,7 @@ def lattice(
     peaks = emissions.max(axis=2)[order].T
     weights = _StepWeights(emissions, order, peaks, reaching)
     slot, n_kept = _slots(n_steps, n_docs, None if keep is None else (keep[1], row[keep[0]]))
-    stored = (slot >= 0).any(axis=1).tolist()
+    kept = _kept_rows(slot, reaching, keep is None)
     moves, end = numpy.exp(chain.transitions), numpy.exp(chain.end)
     forward, forward_scale = (
         numpy.zeros((n_kept + 1, n_tags), dtype=dtype),
@@ -188,12 +188,13 @@ def lattice(
     for t in range(n_steps):
         k, finished = reaching[t], reaching[t + 1]
         if t:
-            current = (current[:k] @ moves) * weights(t, k)
+            current = current[:k] @ moves
+            current *= weights(t, k)
         forward_scale[t, :k] = _normalize(current)
-        if stored[t]:
-            forward[slot[t, :k]] = current
+        if kept[t] is not None:
+            forward[slot[t, kept[t]]] = current[kept[t]]
         if finished < k:
-            closing[finished:k] = (current[finished:k] * end).sum(axis=1)
+            closing[finished:k] = current[finished:k] @ end
     backward, backward_scale = (
         numpy.zeros(forward.shape, dtype=dtype),
         numpy.ones((n_steps, n_docs)),
@@ -204,10 +205,11 @@ def lattice(
         stepped = numpy.empty((reach_t, n_tags))
         stepped[going_on:] = end
         if going_on:
-            stepped[:going_on] = (weights(t + 1, going_on) * current[:going_on]) @ moves.T
+            onward = weights(t + 1, going_on) * current[:going_on]
+            numpy.matmul(onward, moves.T, out=stepped[:going_on])
             backward_scale[t, :going_on] = _normalize(stepped[:going_on])
-        if stored[t]:
-            backward[slot[t, :reach_t]] = stepped
+        if kept[t] is not None:
+            backward[slot[t, kept[t]]] = stepped[kept[t]]
         current = stepped
     live = numpy.arange(n_steps)[:, None] < lengths[None, :]
     forward_logs = numpy.cumsum(_safe_log(forward_scale) + peaks, axis=0)
@@ -256,10 +258,25 @@ def _slots(
     return slot, len(steps)
 
 
+def _kept_rows(slot: numpy.ndarray, reaching: List[int], complete: bool) -> List:
+    """For each step, which of its rows' sums are stored (a slice, or an array
+    of rows), None where no row is."""
+    if complete:
+        return [slice(0, k) for k in reaching[:-1]]
+    steps, rows = numpy.nonzero(slot >= 0)
+    bounds = numpy.searchsorted(steps, numpy.arange(len(slot) + 1)).tolist()
+    return [rows[a:b] if b > a else None for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+# A row that sums to less than this (exactly 0: an infeasible doc) is left as it is.
+_TINY = numpy.finfo("float64").tiny
+
+
 def _normalize(rows: numpy.ndarray) -> numpy.ndarray:
-    """Divide each row by its sum, in place, where the sum is not 0; the sums."""
-    sums = rows.sum(axis=1)
-    rows /= numpy.where(sums > 0, sums, 1.0)[:, None]
+    """Divide each row by its sum, in place, where the sum is not 0; the sums
+    (a matrix-vector product: far faster than numpy's sum over short rows)."""
+    sums = rows @ numpy.ones(rows.shape[1])
+    rows /= numpy.maximum(sums, _TINY)[:, None]
     return sums
 
 
