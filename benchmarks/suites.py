@@ -118,6 +118,11 @@ SUITES = {
             "bilstm_crf",
             {"training.optimizer.grad_clip": 1.0},
         ),
+        "variational_dropout": System(
+            "variational dropout: a sequence drops the same LSTM units at every step",
+            "bilstm_crf",
+            {"components.lstm_ner.model.variational_dropout": True},
+        ),
         "en_core_web_md": System(
             "en_core_web_md's 300d vectors instead of GloVe",
             "bilstm_crf",

@@ -36,6 +36,7 @@ def build_bilstm_tagger(
     window: int = 4096,
     nO: Optional[int] = None,
     inference_dtype: str = "float32",
+    variational_dropout: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Log-probabilities over the tag set for every token of every doc.
 
@@ -57,6 +58,9 @@ def build_bilstm_tagger(
         AVX-512 or AMX, the same entities but for a rare few), or "auto":
         bfloat16 where the CPU runs it natively, float32 elsewhere and on GPU.
         The tag scores are float32; training always runs in float32.
+    variational_dropout: drop the same units of a sequence at every step
+        (on the LSTM's input, between its layers and on its output) instead
+        of each value on its own.
     """
     lstm = _build_lstm(
         embed,
@@ -68,6 +72,7 @@ def build_bilstm_tagger(
         window,
         nO,
         inference_dtype,
+        variational_dropout,
         "BiLSTMTagger",
     )
     return _build_tagger(embed, lstm, nO, crf=False)
@@ -84,6 +89,7 @@ def build_bilstm_crf_tagger(
     window: int = 4096,
     nO: Optional[int] = None,
     inference_dtype: str = "float32",
+    variational_dropout: bool = False,
 ) -> Model[List[Doc], CRFOutput]:
     """Emission scores over the tag set for every token, with a linear-chain
     CRF on top: the model outputs a `CRFOutput`, the emissions together with
@@ -100,6 +106,7 @@ def build_bilstm_crf_tagger(
         window,
         nO,
         inference_dtype,
+        variational_dropout,
         "BiLSTMCRFTagger",
     )
     return _build_tagger(embed, lstm, nO, crf=True)
@@ -136,6 +143,7 @@ def _build_lstm(
     window,
     nO,
     inference_dtype,
+    variational_dropout,
     owner,
 ) -> Model:
     """The (Bi)LSTM over `embed`'s vectors, after checking every setting;
@@ -162,6 +170,7 @@ def _build_lstm(
         chunk_size=chunk_size,
         window=window,
         inference_dtype=inference_dtype,
+        variational_dropout=variational_dropout,
     )
 
 

@@ -55,6 +55,31 @@ def test_padding_gets_no_gradient_and_sends_none_back():
     numpy.testing.assert_allclose(dX[0], dX0, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("variational", [False, True])
+def test_variational_dropout_drops_the_same_units_at_every_step(variational):
+    import torch
+
+    nlp = spacy.blank("en")
+    ner = build(nlp, variational_dropout=variational)
+    module = ner.model.get_ref("lstm").shims[0].module
+    module.train()
+    torch.manual_seed(0)
+    dropped = module._dropout(torch.ones((8, 20, 16)), 0.5).numpy()
+    assert set(numpy.unique(dropped)) == {0.0, 2.0}
+    same_at_every_step = (dropped == dropped[:, :1]).all(axis=1)
+    assert same_at_every_step.all() == variational
+    module.eval()
+    assert (module._dropout(torch.ones((2, 3, 4)), 0.5) == 1).all()
+
+
+def test_variational_dropout_trains():
+    nlp = spacy.blank("en")
+    ner = build(nlp, variational_dropout=True)
+    losses = [nlp.update(make_examples(nlp), drop=0.5)["lstm_ner"] for _ in range(20)]
+    assert losses[-1] < losses[0]
+    assert ner.model.get_ref("lstm").shims[0].module.variational_dropout
+
+
 def test_outputs_are_log_probabilities():
     nlp = spacy.blank("en")
     ner = build(nlp)

@@ -20,20 +20,24 @@ def padded_lstm(
     chunk_size: int,
     window: int,
     inference_dtype: str = "float32",
+    variational_dropout: bool = False,
 ) -> Model[List[Floats2d], List[Floats2d]]:
     """Wrap a `PaddedLSTM`: one (n_tokens, nI) array per doc in, one
     (n_tokens, nO) array per doc out; docs of similar length are padded and
     run together, `chunk_size` docs at a time. `dropout` is the rate until
     `set_dropout_rate` (the trainer's `[training] dropout`) sets another;
     prediction never drops. `window` is read by `tagger_chain`. The LSTM
-    predicts in `inference_dtype` (see `PaddedLSTM.prediction_dtype`)."""
+    predicts in `inference_dtype` (see `PaddedLSTM.prediction_dtype`). With
+    `variational_dropout`, a sequence drops the same units at every step."""
     try:
         from .torch_lstm import InPlaceShim, PaddedLSTM
     except ImportError as error:
         raise ImportError(
             "lstm_ner's LSTM needs PyTorch: pip install torch (see the README)."
         ) from error
-    module = PaddedLSTM(nI, hidden_width, depth, bidirectional, inference_dtype)
+    module = PaddedLSTM(
+        nI, hidden_width, depth, bidirectional, inference_dtype, variational_dropout
+    )
     return Model(
         "padded_lstm",
         _padded_lstm_forward,

@@ -97,8 +97,10 @@ class PaddedLSTM(torch.nn.Module):
         depth: int,
         bidirectional: bool,
         inference_dtype: str = "float32",
+        variational_dropout: bool = False,
     ):
         super().__init__()
+        self.variational_dropout = variational_dropout
         self.hidden_width = hidden_width
         self.depth = depth
         self.bidirectional = bidirectional
@@ -189,15 +191,25 @@ class PaddedLSTM(torch.nn.Module):
             X = self._prediction_input(X)
         if self.bidirectional:
             reverse = _reversal_rows(lengths.to(X.device), n_steps)
-        drop = dropout > 0.0 and self.training
-        Y = torch.nn.functional.dropout(X, dropout, training=drop)
+        Y = self._dropout(X, dropout)
         for i, forward_layer in enumerate(self.forward_layers):
             Y_forward, _ = self._run(forward_layer, Y)
             if self.bidirectional:
                 Y_backward, _ = self._run(self.backward_layers[i], _take_rows(Y, reverse))
                 Y_forward = torch.cat([Y_forward, _take_rows(Y_backward, reverse)], dim=2)
-            Y = torch.nn.functional.dropout(Y_forward, dropout, training=drop)
+            Y = self._dropout(Y_forward, dropout)
         return Y if in_prediction_dtype else Y.to(output_dtype)
+
+    def _dropout(self, X: torch.Tensor, rate: float) -> torch.Tensor:
+        """X (n_seqs, n_steps, width) with dropout at `rate` in training: each
+        value on its own, or with `variational_dropout`, the same units of a
+        sequence at every step (Gal and Ghahramani 2016)."""
+        if not (self.training and rate > 0.0):
+            return X
+        if not self.variational_dropout:
+            return torch.nn.functional.dropout(X, rate)
+        keep = X.new_empty((X.shape[0], 1, X.shape[2])).bernoulli_(1.0 - rate)
+        return X * keep / (1.0 - rate)
 
     def windows(
         self, inputs: Callable[[int], torch.Tensor], n_windows: int
