@@ -28,8 +28,8 @@ from train import run_process
 
 TOKENIZATION = "spaCy's tokenization of the raw text (no gold tokens)"
 # lstm_ner's scorer's figures, for every system; None where the scorer reports none.
-# lstm_ner timed a second time with score_ents = false: the cost of its entity probabilities.
-NO_SCORES = "without entity scores"
+# lstm_ner timed again with its entity probabilities on and off, whatever its config says.
+SCORE_SETTINGS = {"scores on": True, "scores off": False}
 # lstm_ner timed again in each inference dtype this CPU runs natively: "auto" picks one.
 DTYPES = ("float32", "bfloat16")
 SCORES = ("ents_p", "ents_r", "ents_f", "ner_tag_acc", "ner_entity_tag_acc")
@@ -39,12 +39,13 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
     """Add each trained model's test scores, inference speed, inference peak RSS
     (in a process of its own) and size to `systems`; the number of test tokens."""
     nlps = {name: spacy.load(r["model"]) for name, r in systems.items()}
-    without_scores = {
-        f"{name} {NO_SCORES}": spacy.load(
-            systems[name]["model"], config={"components": {"lstm_ner": {"score_ents": False}}}
+    by_scores = {
+        f"{name} {setting}": spacy.load(
+            systems[name]["model"], config={"components": {"lstm_ner": {"score_ents": flag}}}
         )
         for name, nlp in nlps.items()
         if "lstm_ner" in nlp.pipe_names
+        for setting, flag in SCORE_SETTINGS.items()
     }
     dtypes = measured_dtypes()
     print(
@@ -62,9 +63,7 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
     blank = spacy.blank("en")
     gold = read_docs(test_path, blank)
     texts = [doc.text for doc in gold]
-    speed = inference_speed(
-        {**nlps, **without_scores, **in_dtype}, texts, args.batch_size, args.repeats
-    )
+    speed = inference_speed({**nlps, **by_scores, **in_dtype}, texts, args.batch_size, args.repeats)
     for name, nlp in nlps.items():
         model = systems[name]["model"]
         command = [
@@ -79,9 +78,11 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
         systems[name].update(
             evaluate(nlp, gold, args.batch_size),
             **speed[name],
-            infer_words_per_second_no_scores=speed.get(f"{name} {NO_SCORES}", {}).get(
-                "infer_words_per_second"
-            ),
+            infer_words_per_second_by_scores={
+                setting: speed[f"{name} {setting}"]["infer_words_per_second"]
+                for setting in SCORE_SETTINGS
+                if f"{name} {setting}" in speed
+            },
             infer_words_per_second_by_dtype={
                 dtype: speed[f"{name} {dtype}"]["infer_words_per_second"]
                 for dtype in dtypes
@@ -91,7 +92,7 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
             infer_rss_curve=memory["rss_curve"],
             infer_rss_growth=memory["rss_curve"][-1]["rss_mb"] / memory["rss_curve"][0]["rss_mb"]
             - 1.0,
-            infer_stages=stage_profile(nlp, texts, args.batch_size)
+            infer_stages=stage_profile(by_scores[f"{name} scores on"], texts, args.batch_size)
             if "lstm_ner" in nlp.pipe_names
             else None,
             model_size_mb=size_mb(Path(model)),

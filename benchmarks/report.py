@@ -31,7 +31,7 @@ def markdown(report: Dict[str, Any]) -> str:
         f"{' Quick mode: a small slice, not a result.' if s['quick'] else ''}",
         "",
         f"| system | {' | '.join(SCORES)} | train s (steps, stop) "
-        "| train words/s | infer words/s | infer words/s, scores off "
+        "| train words/s | infer words/s | infer words/s, entity scores on / off "
         "| infer words/s, float32 | infer words/s, bfloat16 "
         "| train RSS MiB | train RSS growth 1k→5k steps | infer RSS MiB "
         "| infer RSS growth | size MiB |",
@@ -42,7 +42,7 @@ def markdown(report: Dict[str, Any]) -> str:
             f"| {r['description']} | {' | '.join(score(r[key]) for key in SCORES)} "
             f"| {r['train_seconds']:.0f} ({r['train_steps']}, {r['stopped_by']}) "
             f"| {r['train_words_per_second']:,.0f} | {r['infer_words_per_second']:,.0f} "
-            f"| {no_scores(r)} | {by_dtype(r, 'float32')} | {by_dtype(r, 'bfloat16')} "
+            f"| {entity_scores(r)} | {by_dtype(r, 'float32')} | {by_dtype(r, 'bfloat16')} "
             f"| {r['train_peak_rss_mb']:.0f} | {percent(r.get('train_rss_growth'))} "
             f"| {r['infer_peak_rss_mb']:.0f} | {percent(r.get('infer_rss_growth'))} | {r['model_size_mb']:.1f} |"
         )
@@ -60,7 +60,7 @@ def markdown(report: Dict[str, Any]) -> str:
             "",
             (
                 "lstm_ner inference time per stage (one pass over the test texts, words/s of each "
-                "stage alone; `benchmarks/stages.py`):"
+                "stage alone, entity scores on; `benchmarks/stages.py`):"
             ),
             "",
             "| stage | " + " | ".join(f"{name} s | {name} words/s" for name in profiled) + " |",
@@ -87,12 +87,13 @@ def markdown(report: Dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def no_scores(result: Dict[str, Any]) -> str:
-    """lstm_ner's words/s with score_ents = false, and what the scores cost."""
-    value = result.get("infer_words_per_second_no_scores")
-    if value is None:
+def entity_scores(result: Dict[str, Any]) -> str:
+    """lstm_ner's words/s with score_ents = true and false, and what the scores cost."""
+    timed = result.get("infer_words_per_second_by_scores") or {}
+    if len(timed) < 2:
         return "n/a"
-    return f"{value:,.0f} (scores cost {1 - result['infer_words_per_second'] / value:.1%})"
+    on, off = timed["scores on"], timed["scores off"]
+    return f"{on:,.0f} / {off:,.0f} (scores cost {1 - on / off:.1%})"
 
 
 def by_dtype(result: Dict[str, Any], dtype: str) -> str:

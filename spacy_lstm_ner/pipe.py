@@ -27,7 +27,7 @@ from .tags import batch_entity_offsets, tag_names, validate_scheme
 default_model_config = """
 [model]
 @architectures = "spacy_lstm_ner.BiLSTMTagger.v1"
-hidden_width = 128
+hidden_width = 64
 depth = 1
 bidirectional = true
 dropout = 0.2
