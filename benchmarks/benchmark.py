@@ -1,6 +1,6 @@
 """Benchmark spaCy's `tok2vec` + `ner` against `lstm_ner` on the GMB split.
 
-    python benchmarks/benchmark.py [--suite benchmark|ablation] [--quick] [--max-steps N]
+    python benchmarks/benchmark.py [--suite benchmark|ablation|widths] [--quick] [--max-steps N]
         [--max-seconds S] [--output metrics] [--reuse-training]
 
 Trains each system of the suite with `spacy train` in its own process, under the
@@ -75,7 +75,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         choices=sorted(SUITES),
         default="benchmark",
         help="benchmark: spaCy's ner, bilstm.cfg, lstm.cfg; ablation: what the CRF, character "
-        "features and static vectors each add to bilstm.cfg (report named after the suite)",
+        "features and static vectors each add to bilstm.cfg; widths: bilstm.cfg's LSTM 128, 96 "
+        "and 64 wide (report named after the suite)",
     )
     parser.add_argument(
         "--workdir", type=Path, help="trained models and logs (default training/<suite>[-quick])"

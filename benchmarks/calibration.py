@@ -156,7 +156,7 @@ def earlier_training(model: Path) -> Dict[str, Any]:
 
 def lstm_ner_calibration(model: str, gold: list, dev_path: Path, args) -> Dict[str, Any]:
     """ECE etc. at temperature 1, then with the temperature fitted on dev; speed with scores on and off."""
-    nlp = spacy.load(model)
+    nlp = spacy.load(model, config={"components": {"lstm_ner": {"score_ents": True}}})
     ner = nlp.get_pipe("lstm_ner")
     ner.cfg["temperature"] = 1.0
     raw = summary(*lstm_ner_outcomes(nlp, gold, args.batch_size))

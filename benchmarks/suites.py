@@ -61,15 +61,15 @@ SUITES = {
     },
     "widths": {
         "spacy_ner": SPACY_NER,
-        "lstm_ner_bilstm": BILSTM,
         **{
             f"bilstm_h{width}": System(
                 f"`configs/bilstm.cfg` with a {width}-wide LSTM",
                 "bilstm",
                 {"components.lstm_ner.model.hidden_width": width},
             )
-            for width in (96, 64)
+            for width in (128, 96)
         },
+        "lstm_ner_bilstm": System("lstm_ner, `configs/bilstm.cfg` (default, 64 wide)", "bilstm"),
     },
     "accuracy": {
         "spacy_ner_accuracy": System(
