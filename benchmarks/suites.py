@@ -123,6 +123,16 @@ SUITES = {
             "bilstm_crf",
             {"components.lstm_ner.model.variational_dropout": True},
         ),
+        "word_dropout_0.7": System(
+            "word dropout 0.7 instead of 0.5",
+            "bilstm_crf",
+            {f"{EMBED}.word_dropout_rate": 0.7},
+        ),
+        "char_cnn_100": System(
+            "100 character CNN filters instead of 50",
+            "bilstm_crf",
+            {f"{EMBED}.char_cnn_width": 100},
+        ),
         "en_core_web_md": System(
             "en_core_web_md's 300d vectors instead of GloVe",
             "bilstm_crf",
