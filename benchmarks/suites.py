@@ -133,6 +133,11 @@ SUITES = {
             "bilstm_crf",
             {f"{EMBED}.char_cnn_width": 100},
         ),
+        "clip_1_word_dropout_0.7": System(
+            "gradients clipped to norm 1 and word dropout 0.7",
+            "bilstm_crf",
+            {"training.optimizer.grad_clip": 1.0, f"{EMBED}.word_dropout_rate": 0.7},
+        ),
         "en_core_web_md": System(
             "en_core_web_md's 300d vectors instead of GloVe",
             "bilstm_crf",
