@@ -17,8 +17,6 @@ Writes `add_label.json` and `add_label.md` in `--output`; trained pipelines go t
 import argparse
 import json
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
@@ -29,6 +27,7 @@ from spacy.scorer import Scorer
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.util import minibatch
+from train import spacy_train
 
 
 def without_label(doc: Doc, label: str) -> Doc:
@@ -146,14 +145,7 @@ def train_base(
         DocBin(docs=[without_label(doc, label) for doc in docs]).to_disk(
             workdir / f"{split}_without_{label}.spacy"
         )
-    command = [
-        sys.executable,
-        "-m",
-        "spacy",
-        "train",
-        str(config),
-        "--output",
-        str(workdir / "base"),
+    overrides = [
         "--paths.train",
         str(workdir / f"train_without_{label}.spacy"),
         "--paths.dev",
@@ -162,8 +154,8 @@ def train_base(
         str(seed),
     ]
     if base_steps is not None:
-        command += ["--training.max_steps", str(base_steps)]
-    subprocess.run(command, check=True)
+        overrides += ["--training.max_steps", str(base_steps)]
+    spacy_train(config, workdir / "base", threads=0, log=workdir / "base.log", overrides=overrides)
     return workdir / "base" / "model-best"
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from itertools import islice
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import spacy
 from spacy.tokens import DocBin
@@ -75,8 +75,15 @@ def rss_growth(
     return after[-1]["rss_mb"] / after[0]["rss_mb"] - 1.0
 
 
-def spacy_train(config: Path, output: Path, threads: int, log: Optional[Path] = None) -> None:
-    """`python -m spacy train config --output output` with the benchmark's plugins."""
+def spacy_train(
+    config: Path,
+    output: Path,
+    threads: int,
+    log: Optional[Path] = None,
+    overrides: Sequence[str] = (),
+) -> None:
+    """`python -m spacy train config --output output *overrides` with the
+    benchmark's plugins."""
     command = [
         sys.executable,
         "-m",
@@ -87,6 +94,7 @@ def spacy_train(config: Path, output: Path, threads: int, log: Optional[Path] = 
         str(output),
         "--code",
         str(PLUGINS),
+        *overrides,
     ]
     run_process(command, threads=threads, log=log)
 
