@@ -28,8 +28,9 @@ from train import run_process
 
 TOKENIZATION = "spaCy's tokenization of the raw text (no gold tokens)"
 # lstm_ner's scorer's figures, for every system; None where the scorer reports none.
-# lstm_ner timed again with its entity probabilities on and off, whatever its config says.
-SCORE_SETTINGS = {"scores on": True, "scores off": False}
+# lstm_ner timed a second time with score_ents the other way from its config: what its
+# entity probabilities cost, whichever way it is configured.
+TOGGLED = "entity scores toggled"
 # lstm_ner timed again in each inference dtype this CPU runs natively: "auto" picks one.
 DTYPES = ("float32", "bfloat16")
 SCORES = ("ents_p", "ents_r", "ents_f", "ner_tag_acc", "ner_entity_tag_acc")
@@ -39,13 +40,13 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
     """Add each trained model's test scores, inference speed, inference peak RSS
     (in a process of its own) and size to `systems`; the number of test tokens."""
     nlps = {name: spacy.load(r["model"]) for name, r in systems.items()}
-    by_scores = {
-        f"{name} {setting}": spacy.load(
-            systems[name]["model"], config={"components": {"lstm_ner": {"score_ents": flag}}}
+    toggled = {
+        f"{name} {TOGGLED}": spacy.load(
+            systems[name]["model"],
+            config={"components": {"lstm_ner": {"score_ents": not scores_on(nlp)}}},
         )
         for name, nlp in nlps.items()
         if "lstm_ner" in nlp.pipe_names
-        for setting, flag in SCORE_SETTINGS.items()
     }
     dtypes = measured_dtypes()
     print(
@@ -63,7 +64,7 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
     blank = spacy.blank("en")
     gold = read_docs(test_path, blank)
     texts = [doc.text for doc in gold]
-    speed = inference_speed({**nlps, **by_scores, **in_dtype}, texts, args.batch_size, args.repeats)
+    speed = inference_speed({**nlps, **toggled, **in_dtype}, texts, args.batch_size, args.repeats)
     for name, nlp in nlps.items():
         model = systems[name]["model"]
         command = [
@@ -78,11 +79,7 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
         systems[name].update(
             evaluate(nlp, gold, args.batch_size),
             **speed[name],
-            infer_words_per_second_by_scores={
-                setting: speed[f"{name} {setting}"]["infer_words_per_second"]
-                for setting in SCORE_SETTINGS
-                if f"{name} {setting}" in speed
-            },
+            infer_words_per_second_by_scores=by_scores(name, nlp, speed),
             infer_words_per_second_by_dtype={
                 dtype: speed[f"{name} {dtype}"]["infer_words_per_second"]
                 for dtype in dtypes
@@ -92,12 +89,31 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
             infer_rss_curve=memory["rss_curve"],
             infer_rss_growth=memory["rss_curve"][-1]["rss_mb"] / memory["rss_curve"][0]["rss_mb"]
             - 1.0,
-            infer_stages=stage_profile(by_scores[f"{name} scores on"], texts, args.batch_size)
+            infer_stages=stage_profile(
+                nlp if scores_on(nlp) else toggled[f"{name} {TOGGLED}"], texts, args.batch_size
+            )
             if "lstm_ner" in nlp.pipe_names
             else None,
             model_size_mb=size_mb(Path(model)),
         )
     return sum(len(doc) for doc in blank.tokenizer.pipe(texts))
+
+
+def scores_on(nlp) -> bool:
+    """Whether `nlp`'s lstm_ner writes entity probabilities."""
+    return nlp.get_pipe("lstm_ner").score_ents
+
+
+def by_scores(name: str, nlp, speed: Dict[str, Dict[str, float]]) -> Dict[str, float]:
+    """lstm_ner's words/s with entity scores on and off, one of them as configured;
+    empty for a pipeline without lstm_ner."""
+    if f"{name} {TOGGLED}" not in speed:
+        return {}
+    configured, other = (
+        speed[key]["infer_words_per_second"] for key in (name, f"{name} {TOGGLED}")
+    )
+    on, off = (configured, other) if scores_on(nlp) else (other, configured)
+    return {"scores on": on, "scores off": off}
 
 
 def measured_dtypes() -> List[str]:
