@@ -2,7 +2,7 @@
 with several seeds under one budget, scored on test overall and on the mentions seen
 and unseen in training (see generalisation.py).
 
-    python benchmarks/accuracy.py --corpus corpus/conll --dev valid --vectors corpus/glove.6B.50d
+    python benchmarks/accuracy.py --corpus corpus/conll --dev valid --vectors corpus/vectors
         [--systems spacy_ner_accuracy,lstm_ner_bilstm_crf] [--seeds 0,1,2] [--max-seconds 1800]
         [--max-steps 20000] [--gold-preproc] [--name conll] [--output metrics]
 

@@ -98,11 +98,6 @@ SUITES = {
         "dropout_0.2": System(
             "dropout 0.2 instead of 0.5", "bilstm_crf", {"training.dropout": 0.2}
         ),
-        "glove_100k": System(
-            "the shipped GloVe table (100k words, 2 decimals) instead of all 400k words",
-            "bilstm_crf",
-            {"initialize.vectors": "corpus/vectors"},
-        ),
         "hidden_200": System(
             "LSTM width 200 per direction instead of 128",
             "bilstm_crf",
@@ -137,6 +132,16 @@ SUITES = {
             "gradients clipped to norm 1 and word dropout 0.7",
             "bilstm_crf",
             {"training.optimizer.grad_clip": 1.0, f"{EMBED}.word_dropout_rate": 0.7},
+        ),
+        "glove_md": System(
+            "GloVe 50d and en_core_web_md's 300d vectors side by side in one table",
+            "bilstm_crf",
+            {"initialize.vectors": "corpus/glove_md"},
+        ),
+        "weight_decay_0.01": System(
+            "weight decay 0.01 (spaCy's default) instead of none",
+            "bilstm_crf",
+            {"training.optimizer.L2": 0.01},
         ),
         "en_core_web_md": System(
             "en_core_web_md's 300d vectors instead of GloVe",

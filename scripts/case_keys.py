@@ -1,5 +1,5 @@
 """Let the capitalised forms of a lowercased vectors table's words find their rows:
-the second step of the project's `vectors` and `vectors-glove` commands.
+what `scripts/vectors_table.py` does for the shipped table, for a table of your own.
 
     python scripts/case_keys.py VECTORS_DIR
 

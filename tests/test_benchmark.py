@@ -324,5 +324,4 @@ def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
         full["paths"]["vectors"] == str(tmp_path / "vectors")
         and full["initialize"]["vectors"] == "${paths.vectors}"
     )
-    assert configs["glove_100k"]["initialize"]["vectors"] == "corpus/vectors"
     assert configs["en_core_web_md"]["initialize"]["vectors"] == suites.md_vectors()

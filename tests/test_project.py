@@ -19,14 +19,14 @@ VARS = [
     "slice.csv",
     "--vars.splits",
     SPLITS,
-    "--vars.vectors_txt",
-    "vectors.txt",
+    "--vars.vectors_archive",
+    "vectors.npz",
 ]
 
 
 def make_project(tmp: Path) -> Path:
     """A fresh copy of the project in `tmp`: project.yml, its scripts, a tiny config,
-    the first sentences of the corpus and a four-word vectors file, nothing run yet."""
+    the first sentences of the corpus and a five-word vectors archive, nothing run yet."""
     shutil.copy(ROOT / "project.yml", tmp)
     (tmp / "configs").mkdir()
     config = Config().from_disk(ROOT / "configs" / "bilstm.cfg", interpolate=False)
@@ -37,8 +37,16 @@ def make_project(tmp: Path) -> Path:
     config.to_disk(tmp / "configs" / "tiny.cfg", interpolate=False)
     shutil.copytree(ROOT / "scripts", tmp / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
     write_gmb_slice(tmp / "slice.csv", N_SENTENCES)
-    vectors = ["4 3", "the 0.1 0.2 0.3", "of 0.3 0.2 0.1", "iraq -0.5 0.5 0.0", "said 0.0 0.1 -0.1"]
+    vectors = [
+        "5 3",
+        "the 0.1 0.2 0.3",
+        "of 0.3 0.2 0.1",
+        "iraq -0.5 0.5 0.0",
+        "said 0.0 0.1 -0.1",
+        "sharon 0.2 -0.2 0.4",
+    ]
     (tmp / "vectors.txt").write_text("\n".join(vectors) + "\n", encoding="utf8")
+    run_python(tmp / "scripts" / "pack_vectors.py", tmp / "vectors.txt", tmp / "vectors.npz")
     return tmp
 
 
@@ -104,7 +112,7 @@ def test_train_is_the_first_command_on_a_fresh_copy(trained_project):
     assert (trained_project / "corpus" / "train.spacy").exists()
     assert (trained_project / "training" / "tiny" / "model-best" / "meta.json").exists()
     with_vectors = spacy.load(trained_project / "corpus" / "vectors")
-    assert with_vectors.vocab.vectors.shape == (4, 3)
+    assert with_vectors.vocab.vectors.shape == (5, 3)
     assert [token.has_vector for token in with_vectors("Iraq IRAQ said Paris")] == [
         True,
         True,
@@ -166,14 +174,10 @@ def test_conll_workflow_scores_seen_and_unseen_test_mentions(project):
     for split in ("train", "valid", "test"):
         (project / "assets" / "conll" / f"{split}.txt").write_text(CONLL)
     shutil.copytree(ROOT / "benchmarks", project / "benchmarks")
-    glove = ["the 0.1 0.2 0.3", "sharon 0.3 0.2 0.1", "miami -0.5 0.5 0.0", "nations 0.0 0.1 -0.1"]
-    (project / "glove.txt").write_text("\n".join(glove) + "\n", encoding="utf8")
-    output = project_run(
-        project, "conll", *VARS, "--vars.conll_config", "tiny", "--vars.glove_txt", "glove.txt"
-    )
-    assert "glove.txt is there already: kept." in output
-    vectors = spacy.load(project / "corpus" / "glove.6B.50d")
+    project_run(project, "conll", *VARS, "--vars.conll_config", "tiny")
+    vectors = spacy.load(project / "corpus" / "vectors")
     assert [token.has_vector for token in vectors("Sharon SHARON x")] == [True, True, False]
+    assert not (project / "corpus" / "train.spacy").exists()
     scores = json.loads((project / "metrics" / "conll_tiny.json").read_text())
     assert 0.0 <= scores["ents_f"] <= 1.0 and set(scores["ents_per_type"]) <= {"PER", "GEO", "ORG"}
     novelty = json.loads((project / "metrics" / "conll_tiny_unseen.json").read_text())
