@@ -133,11 +133,6 @@ SUITES = {
             "bilstm_crf",
             {"training.optimizer.grad_clip": 1.0, f"{EMBED}.word_dropout_rate": 0.7},
         ),
-        "glove_md": System(
-            "GloVe 50d and en_core_web_md's 300d vectors side by side in one table",
-            "bilstm_crf",
-            {"initialize.vectors": "corpus/glove_md"},
-        ),
         "weight_decay_0.01": System(
             "weight decay 0.01 (spaCy's default) instead of none",
             "bilstm_crf",
