@@ -24,7 +24,13 @@ from report import score
 from suites import SUITES
 from train import train_system
 
-DEFAULT_SYSTEMS = {"accuracy": "spacy_ner_accuracy,lstm_ner_bilstm_crf"}
+DEFAULT_SYSTEMS = {
+    "accuracy": "spacy_ner_accuracy,lstm_ner_bilstm_crf",
+    # the ablation's ingredients; the suite's other systems run when named
+    "accuracy_ablation": "bilstm_crf,-word_dropout,-char_cnn,dropout_0.2,hidden_200,depth_2,"
+    "grad_clip_1,variational_dropout,word_dropout_0.7,char_cnn_100,clip_1_word_dropout_0.7,"
+    "weight_decay_0.01,word_dropout_alpha_16,en_core_web_md",
+}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

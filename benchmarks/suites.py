@@ -138,6 +138,48 @@ SUITES = {
             "bilstm_crf",
             {"training.optimizer.L2": 0.01},
         ),
+        "batch_32": System(
+            "batches of 32 sentences and learn rate 0.0015 (twice the steps: --max-steps 6000)",
+            "bilstm_crf",
+            {"training.batcher.size": 32, "training.optimizer.learn_rate": 0.0015},
+        ),
+        "lr_decay": System(
+            "learn rate warmed up over 100 steps, then down to 0 at step 3,000",
+            "bilstm_crf",
+            {
+                "training.optimizer.learn_rate": {
+                    "@schedules": "warmup_linear.v1",
+                    "warmup_steps": 100,
+                    "total_steps": 3000,
+                    "initial_rate": 0.002,
+                }
+            },
+        ),
+        "word_dropout_alpha_4": System(
+            "word dropout by frequency, alpha 4, instead of 0.5 for every word",
+            "bilstm_crf",
+            {f"{EMBED}.word_dropout_rate": 0.0, f"{EMBED}.word_dropout_alpha": 4.0},
+        ),
+        "word_dropout_alpha_16": System(
+            "word dropout by frequency, alpha 16, instead of 0.5 for every word",
+            "bilstm_crf",
+            {f"{EMBED}.word_dropout_rate": 0.0, f"{EMBED}.word_dropout_alpha": 16.0},
+        ),
+        "word_dropout_alpha_32": System(
+            "word dropout by frequency, alpha 32, instead of 0.5 for every word",
+            "bilstm_crf",
+            {f"{EMBED}.word_dropout_rate": 0.0, f"{EMBED}.word_dropout_alpha": 32.0},
+        ),
+        "alpha_32_hidden_200_weight_decay_0.01": System(
+            "word dropout by frequency (alpha 32), LSTM width 200 and weight decay 0.01",
+            "bilstm_crf",
+            {
+                f"{EMBED}.word_dropout_rate": 0.0,
+                f"{EMBED}.word_dropout_alpha": 32.0,
+                "components.lstm_ner.model.hidden_width": 200,
+                "training.optimizer.L2": 0.01,
+            },
+        ),
         "en_core_web_md": System(
             "en_core_web_md's 300d vectors instead of GloVe",
             "bilstm_crf",

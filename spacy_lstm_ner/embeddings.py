@@ -90,6 +90,7 @@ def build_feature_embed_v2(
     include_static_vectors: bool = False,
     vectors_width: int = 64,
     word_dropout_rate: float = 0.0,
+    word_dropout_alpha: float = 0.0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """One hashed embedding per token attribute, a character CNN over the
     whole word and the word's static vector, concatenated and layer-normed.
@@ -105,6 +106,10 @@ def build_feature_embed_v2(
         for this share of the tokens, so that the tagger learns to recognise
         names from their static vectors, characters, shape and context, as it
         must for unseen names.
+    word_dropout_alpha: > 0 instead of word_dropout_rate: a word the training
+        corpus holds `count` times is dropped with probability alpha / (alpha
+        + count), so that rare words, as names mostly are, are dropped often
+        and the frequent words of their context seldom.
     Output width is sum(widths) + char_cnn_width (+ vectors_width).
     """
     _check_embed_attrs(attrs, widths, rows, "FeatureEmbed")
@@ -123,7 +128,13 @@ def build_feature_embed_v2(
         raise ValueError(
             f"FeatureEmbed word_dropout_rate must be in [0, 1), got {word_dropout_rate!r}."
         )
-    features = word_embed(attrs[0], widths[0], rows[0], word_dropout_rate)
+    if word_dropout_alpha < 0.0 or (word_dropout_alpha and word_dropout_rate):
+        raise ValueError(
+            "FeatureEmbed word_dropout_alpha must be >= 0 and, above 0, comes instead of "
+            f"word_dropout_rate: got word_dropout_alpha = {word_dropout_alpha!r} and "
+            f"word_dropout_rate = {word_dropout_rate!r}; set the other to 0."
+        )
+    features = word_embed(attrs[0], widths[0], rows[0], word_dropout_rate, word_dropout_alpha)
     if len(attrs) > 1:
         embeddings = [
             HashEmbed(nO=width, nV=n_rows, column=i, seed=8 + i)

@@ -19,6 +19,7 @@ from .confidence import ScoredSpans, score_entities
 from .decoding import BestPaths
 from .gold import gold_tag_ids
 from .heads import head_for
+from .layers import count_words
 from .losses import InfeasibleGold
 from .resize import forget_resized_state, resize_tags, resized_layers
 from .serialization import CheckedLoading
@@ -336,6 +337,7 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
             if self.model.has_ref(ref):
                 self.model.get_ref(ref).set_dim("nO", len(self.tags), force=True)
         self.model.initialize(X=doc_sample)
+        count_words(self.model, (eg.reference for eg in get_examples()))
 
     def _check_label(self, label: str) -> None:
         if not isinstance(label, str) or not label.strip():

@@ -318,6 +318,10 @@ def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
     )
     assert embed("bilstm_crf")["char_cnn_width"] > 0 and embed("-char_cnn")["char_cnn_width"] == 0
     assert (
+        embed("word_dropout_alpha_16")["word_dropout_alpha"] == 16.0
+        and embed("word_dropout_alpha_16")["word_dropout_rate"] == 0.0
+    )
+    assert (
         full["training"]["dropout"] == 0.5 and configs["dropout_0.2"]["training"]["dropout"] == 0.2
     )
     assert (

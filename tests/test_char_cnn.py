@@ -84,6 +84,8 @@ def test_gradient_reaches_the_cnn_once_per_distinct_word():
         ("max_bytes", 0, "FeatureEmbed max_bytes.*0"),
         ("char_window", 2, "FeatureEmbed char_window must be an odd number.*2"),
         ("word_dropout_rate", 1.0, "FeatureEmbed word_dropout_rate.*1.0"),
+        ("word_dropout_alpha", -1.0, "FeatureEmbed word_dropout_alpha must be >= 0"),
+        ("word_dropout_alpha", 4.0, "word_dropout_alpha = 4.0 and word_dropout_rate = 0.2"),
     ],
 )
 def test_bad_settings_fail_at_construction(setting, value, message):

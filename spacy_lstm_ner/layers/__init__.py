@@ -7,7 +7,7 @@ from .crf import CRFOutput, crf_layer
 from .log_softmax import log_softmax
 from .padded_lstm import INFERENCE_DTYPES, padded_lstm
 from .tagger import tagger_chain
-from .word_embed import word_embed
+from .word_embed import count_words, word_embed
 
 __all__ = [
     "CRFOutput",
@@ -18,5 +18,6 @@ __all__ = [
     "log_softmax",
     "padded_lstm",
     "tagger_chain",
+    "count_words",
     "word_embed",
 ]
