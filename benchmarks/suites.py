@@ -32,6 +32,13 @@ SPACY_NER = System("spaCy tok2vec + ner (`init config -p ner -o efficiency`, CPU
 BILSTM = System("lstm_ner, `configs/bilstm.cfg` (default)", "bilstm")
 CRF = {"components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2"}
 EMBED = "components.lstm_ner.model.embed"
+# word dropout by frequency with the two settings that were best alone on CoNLL dev
+ALPHA_32_H200_WD = {
+    f"{EMBED}.word_dropout_rate": 0.0,
+    f"{EMBED}.word_dropout_alpha": 32.0,
+    "components.lstm_ner.model.hidden_width": 200,
+    "training.optimizer.L2": 0.01,
+}
 SUITES = {
     "benchmark": {
         "spacy_ner": SPACY_NER,
@@ -82,6 +89,12 @@ SUITES = {
             "lstm_ner, `configs/bilstm_crf.cfg` with a 200-wide LSTM",
             "bilstm_crf",
             {"components.lstm_ner.model.hidden_width": 200},
+        ),
+        "lstm_ner_bilstm_crf_alpha_32_h200_wd": System(
+            "lstm_ner, `configs/bilstm_crf.cfg` with word dropout by frequency (alpha 32), "
+            "a 200-wide LSTM and weight decay 0.01",
+            "bilstm_crf",
+            ALPHA_32_H200_WD,
         ),
         "spacy_ner": SPACY_NER,
         "lstm_ner_bilstm": BILSTM,
@@ -173,12 +186,7 @@ SUITES = {
         "alpha_32_hidden_200_weight_decay_0.01": System(
             "word dropout by frequency (alpha 32), LSTM width 200 and weight decay 0.01",
             "bilstm_crf",
-            {
-                f"{EMBED}.word_dropout_rate": 0.0,
-                f"{EMBED}.word_dropout_alpha": 32.0,
-                "components.lstm_ner.model.hidden_width": 200,
-                "training.optimizer.L2": 0.01,
-            },
+            ALPHA_32_H200_WD,
         ),
         "en_core_web_md": System(
             "en_core_web_md's 300d vectors instead of GloVe",
