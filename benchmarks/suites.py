@@ -168,21 +168,14 @@ SUITES = {
                 }
             },
         ),
-        "word_dropout_alpha_4": System(
-            "word dropout by frequency, alpha 4, instead of 0.5 for every word",
-            "bilstm_crf",
-            {f"{EMBED}.word_dropout_rate": 0.0, f"{EMBED}.word_dropout_alpha": 4.0},
-        ),
-        "word_dropout_alpha_16": System(
-            "word dropout by frequency, alpha 16, instead of 0.5 for every word",
-            "bilstm_crf",
-            {f"{EMBED}.word_dropout_rate": 0.0, f"{EMBED}.word_dropout_alpha": 16.0},
-        ),
-        "word_dropout_alpha_32": System(
-            "word dropout by frequency, alpha 32, instead of 0.5 for every word",
-            "bilstm_crf",
-            {f"{EMBED}.word_dropout_rate": 0.0, f"{EMBED}.word_dropout_alpha": 32.0},
-        ),
+        **{
+            f"word_dropout_alpha_{alpha}": System(
+                f"word dropout by frequency, alpha {alpha}, instead of 0.5 for every word",
+                "bilstm_crf",
+                {f"{EMBED}.word_dropout_rate": 0.0, f"{EMBED}.word_dropout_alpha": float(alpha)},
+            )
+            for alpha in (4, 16, 32)
+        },
         "alpha_32_hidden_200_weight_decay_0.01": System(
             "word dropout by frequency (alpha 32), LSTM width 200 and weight decay 0.01",
             "bilstm_crf",

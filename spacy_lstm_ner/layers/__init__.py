@@ -14,10 +14,10 @@ __all__ = [
     "INFERENCE_DTYPES",
     "char_cnn",
     "character_embed",
+    "count_words",
     "crf_layer",
     "log_softmax",
     "padded_lstm",
     "tagger_chain",
-    "count_words",
     "word_embed",
 ]

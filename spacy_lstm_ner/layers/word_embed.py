@@ -46,12 +46,15 @@ def count_words(model: Model, docs: Iterable[Doc]) -> None:
         return
     docs = list(docs)
     for layer in layers:
-        keys = [doc.to_array(layer.attrs["attr"]) for doc in docs]
-        unique, counts = numpy.unique(
-            numpy.concatenate(keys or [[]]).astype("uint64"), return_counts=True
-        )
+        unique, counts = numpy.unique(_flat_keys(docs, layer.attrs["attr"])[0], return_counts=True)
         layer.attrs["count_keys"] = unique
         layer.attrs["counts"] = counts.astype("float32")
+
+
+def _flat_keys(docs, attr: int) -> Tuple[numpy.ndarray, List[int]]:
+    """Every token's `attr` key, the docs' one after another, and their lengths."""
+    keys = [doc.to_array(attr) for doc in docs]
+    return numpy.concatenate(keys or [[]]).astype("uint64"), [len(doc_keys) for doc_keys in keys]
 
 
 def _word_embed_init(model: Model, X=None, Y=None) -> None:
@@ -83,9 +86,7 @@ def _word_embed_forward(
     model: Model, docs: List, is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
     ops, embed = model.ops, model.layers[0]
-    keys = [doc.to_array(model.attrs["attr"]) for doc in docs]
-    lengths = [len(doc_keys) for doc_keys in keys]
-    flat = numpy.concatenate(keys or [[]]).astype("uint64")
+    flat, lengths = _flat_keys(docs, model.attrs["attr"])
     dropping = model.attrs["word_dropout"] or model.attrs["alpha"]
     if is_train and dropping:
         unknown = numpy.random.uniform(0.0, 1.0, len(flat)) < _drop_rates(model, flat)
