@@ -321,6 +321,11 @@ def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
         embed("word_dropout_alpha_16")["word_dropout_alpha"] == 16.0
         and embed("word_dropout_alpha_16")["word_dropout_rate"] == 0.0
     )
+    shipped = Config().from_disk(ROOT / "configs" / "bilstm_crf.cfg", interpolate=False)
+    combo = configs["alpha_32_hidden_200_weight_decay_0.01"]
+    assert full["components"] != shipped["components"]
+    assert combo["components"] == shipped["components"]
+    assert combo["training"]["optimizer"] == shipped["training"]["optimizer"]
     assert (
         full["training"]["dropout"] == 0.5 and configs["dropout_0.2"]["training"]["dropout"] == 0.2
     )
