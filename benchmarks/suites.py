@@ -106,6 +106,15 @@ SUITES = {
             "bilstm_crf",
             EARLIER_DEFAULTS,
         ),
+        "lstm_ner_bilstm_crf_no_affixes": System(
+            "lstm_ner, `configs/bilstm_crf.cfg` without the PREFIX and SUFFIX embeddings",
+            "bilstm_crf",
+            {
+                f"{EMBED}.attrs": ["NORM", "SHAPE"],
+                f"{EMBED}.widths": [64, 16],
+                f"{EMBED}.rows": [20000, 1000],
+            },
+        ),
         "lstm_ner_bilstm_crf_h200": System(
             "lstm_ner, `configs/bilstm_crf.cfg` with its earlier defaults and a 200-wide LSTM",
             "bilstm_crf",
