@@ -29,7 +29,8 @@ DEFAULT_SYSTEMS = {
     # the ablation's ingredients; the suite's other systems run when named
     "accuracy_ablation": "bilstm_crf,-word_dropout,-char_cnn,dropout_0.2,hidden_200,depth_2,"
     "grad_clip_1,variational_dropout,word_dropout_0.7,char_cnn_100,clip_1_word_dropout_0.7,"
-    "weight_decay_0.01,word_dropout_alpha_16,alpha_32_hidden_200_weight_decay_0.01,en_core_web_md",
+    "weight_decay_0.01,word_dropout_alpha_16,alpha_32_hidden_200_weight_decay_0.01,"
+    "alpha_32_hidden_200_weight_decay_0.01_no_affixes,en_core_web_md",
 }
 
 

@@ -32,8 +32,15 @@ SPACY_NER = System("spaCy tok2vec + ner (`init config -p ner -o efficiency`, CPU
 BILSTM = System("lstm_ner, `configs/bilstm.cfg` (default)", "bilstm")
 CRF = {"components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2"}
 EMBED = "components.lstm_ner.model.embed"
+# bilstm_crf.cfg's embedding before it dropped the PREFIX and SUFFIX embeddings
+AFFIXES = {
+    f"{EMBED}.attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+    f"{EMBED}.widths": [64, 16, 32, 16],
+    f"{EMBED}.rows": [20000, 2000, 5000, 1000],
+}
 # bilstm_crf.cfg's earlier defaults, which the CoNLL-2003 dev ablation changes one at a time
 EARLIER_DEFAULTS = {
+    **AFFIXES,
     f"{EMBED}.word_dropout_rate": 0.5,
     f"{EMBED}.word_dropout_alpha": 0.0,
     "components.lstm_ner.model.hidden_width": 128,
@@ -94,18 +101,14 @@ SUITES = {
         "lstm_ner_bilstm_crf": System("lstm_ner, `configs/bilstm_crf.cfg`", "bilstm_crf"),
         "lstm_ner_bilstm_crf_earlier": System(
             "lstm_ner, `configs/bilstm_crf.cfg` with its earlier defaults: word dropout 0.5 "
-            "for every word, a 128-wide LSTM, no weight decay",
+            "for every word, a 128-wide LSTM, no weight decay, PREFIX and SUFFIX embeddings",
             "bilstm_crf",
             EARLIER_DEFAULTS,
         ),
-        "lstm_ner_bilstm_crf_no_affixes": System(
-            "lstm_ner, `configs/bilstm_crf.cfg` without the PREFIX and SUFFIX embeddings",
+        "lstm_ner_bilstm_crf_affixes": System(
+            "lstm_ner, `configs/bilstm_crf.cfg` with PREFIX and SUFFIX embeddings, as it had them",
             "bilstm_crf",
-            {
-                f"{EMBED}.attrs": ["NORM", "SHAPE"],
-                f"{EMBED}.widths": [64, 16],
-                f"{EMBED}.rows": [20000, 1000],
-            },
+            AFFIXES,
         ),
         "lstm_ner_bilstm_crf_h200": System(
             "lstm_ner, `configs/bilstm_crf.cfg` with its earlier defaults and a 200-wide LSTM",
@@ -119,7 +122,7 @@ SUITES = {
     "accuracy_ablation": {
         "bilstm_crf": ablated(
             "`configs/bilstm_crf.cfg` with its earlier defaults: word dropout 0.5 for every word, "
-            "a 128-wide LSTM, no weight decay"
+            "a 128-wide LSTM, no weight decay, PREFIX and SUFFIX embeddings"
         ),
         "-word_dropout": ablated(
             "no word dropout, no unknown-word vector",
@@ -181,9 +184,17 @@ SUITES = {
             )
             for alpha in (4, 16, 32)
         },
-        "alpha_32_hidden_200_weight_decay_0.01": System(
-            "word dropout by frequency (alpha 32), LSTM width 200 and weight decay 0.01: "
-            "`configs/bilstm_crf.cfg` as shipped",
+        "alpha_32_hidden_200_weight_decay_0.01": ablated(
+            "word dropout by frequency (alpha 32), LSTM width 200 and weight decay 0.01",
+            {
+                f"{EMBED}.word_dropout_rate": 0.0,
+                f"{EMBED}.word_dropout_alpha": 32.0,
+                "components.lstm_ner.model.hidden_width": 200,
+                "training.optimizer.L2": 0.01,
+            },
+        ),
+        "alpha_32_hidden_200_weight_decay_0.01_no_affixes": System(
+            "the same without the PREFIX and SUFFIX embeddings: `configs/bilstm_crf.cfg` as shipped",
             "bilstm_crf",
         ),
         "en_core_web_md": ablated(

@@ -323,9 +323,19 @@ def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
     )
     shipped = Config().from_disk(ROOT / "configs" / "bilstm_crf.cfg", interpolate=False)
     combo = configs["alpha_32_hidden_200_weight_decay_0.01"]
+    as_shipped = configs["alpha_32_hidden_200_weight_decay_0.01_no_affixes"]
     assert full["components"] != shipped["components"]
-    assert combo["components"] == shipped["components"]
+    assert as_shipped["components"] == shipped["components"]
+    assert combo["training"]["optimizer"] == as_shipped["training"]["optimizer"]
     assert combo["training"]["optimizer"] == shipped["training"]["optimizer"]
+    features = ("attrs", "widths", "rows")
+    combo_embed = embed("alpha_32_hidden_200_weight_decay_0.01")
+    shipped_embed = embed("alpha_32_hidden_200_weight_decay_0.01_no_affixes")
+    assert [combo_embed[key] for key in features] == [embed("bilstm_crf")[key] for key in features]
+    assert "PREFIX" in combo_embed["attrs"] and "PREFIX" not in shipped_embed["attrs"]
+    assert {k: v for k, v in combo_embed.items() if k not in features} == {
+        k: v for k, v in shipped_embed.items() if k not in features
+    }
     assert (
         full["training"]["dropout"] == 0.5 and configs["dropout_0.2"]["training"]["dropout"] == 0.2
     )
