@@ -184,14 +184,11 @@ SUITES = {
             )
             for alpha in (4, 16, 32)
         },
-        "alpha_32_hidden_200_weight_decay_0.01": ablated(
-            "word dropout by frequency (alpha 32), LSTM width 200 and weight decay 0.01",
-            {
-                f"{EMBED}.word_dropout_rate": 0.0,
-                f"{EMBED}.word_dropout_alpha": 32.0,
-                "components.lstm_ner.model.hidden_width": 200,
-                "training.optimizer.L2": 0.01,
-            },
+        "alpha_32_hidden_200_weight_decay_0.01": System(
+            "word dropout by frequency (alpha 32), LSTM width 200 and weight decay 0.01: "
+            "`configs/bilstm_crf.cfg` with PREFIX and SUFFIX embeddings",
+            "bilstm_crf",
+            AFFIXES,
         ),
         "alpha_32_hidden_200_weight_decay_0.01_no_affixes": System(
             "the same without the PREFIX and SUFFIX embeddings: `configs/bilstm_crf.cfg` as shipped",
