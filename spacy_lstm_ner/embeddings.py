@@ -87,6 +87,7 @@ def build_feature_embed_v2(
     char_width: int = 25,
     char_window: int = 3,
     max_bytes: int = 24,
+    char_dropout: float = 0.0,
     include_static_vectors: bool = False,
     vectors_width: int = 64,
     word_dropout_rate: float = 0.0,
@@ -98,7 +99,9 @@ def build_feature_embed_v2(
     char_cnn_width: filters of the character CNN (0: no characters), over
         bytes embedded in char_width dimensions, char_window bytes at a time;
         words longer than max_bytes bytes are read by their first and last
-        max_bytes // 2 bytes.
+        max_bytes // 2 bytes. In training, char_dropout is the share of the
+        byte embeddings' units dropped before the CNN (Ma and Hovy 2016), so
+        that no single character decides a word's features.
     include_static_vectors: also project each token's static vector (the
         table [initialize] vectors loads) to vectors_width dimensions.
     word_dropout_rate: the first attr is the word's: its embedding is the
@@ -124,6 +127,8 @@ def build_feature_embed_v2(
             raise ValueError(
                 f"FeatureEmbed char_window must be an odd number >= 1, got {char_window!r}."
             )
+    if not 0.0 <= char_dropout < 1.0:
+        raise ValueError(f"FeatureEmbed char_dropout must be in [0, 1), got {char_dropout!r}.")
     if not 0.0 <= word_dropout_rate < 1.0:
         raise ValueError(
             f"FeatureEmbed word_dropout_rate must be in [0, 1), got {word_dropout_rate!r}."
@@ -146,7 +151,7 @@ def build_feature_embed_v2(
     width = sum(widths)
     if char_cnn_width:
         features = concatenate(
-            features, char_cnn(char_cnn_width, char_width, char_window, max_bytes)
+            features, char_cnn(char_cnn_width, char_width, char_window, max_bytes, char_dropout)
         )
         width += char_cnn_width
     return _normed(features, width, include_static_vectors, vectors_width)

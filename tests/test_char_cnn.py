@@ -40,6 +40,20 @@ def test_the_whole_word_counts_not_only_its_ends():
     assert not numpy.allclose(vectors[0], vectors[1])
 
 
+def test_char_dropout_acts_in_training_only():
+    nlp = spacy.blank("en")
+    docs = [nlp.make_doc("Kazakhstan Paris")]
+    layer = initialized_cnn(dropout=0.5)
+    predicted = layer.predict(docs)[0]
+    numpy.testing.assert_array_equal(predicted, layer.predict(docs)[0])
+    (first,), _ = layer.begin_update(docs)
+    (second,), _ = layer.begin_update(docs)
+    assert not numpy.array_equal(first, second) and not numpy.array_equal(first, predicted)
+    without = initialized_cnn()
+    (trained,), _ = without.begin_update(docs)
+    numpy.testing.assert_allclose(trained, without.predict(docs)[0], rtol=1e-6)
+
+
 def test_long_words_are_read_by_their_first_and_last_bytes():
     nlp = spacy.blank("en")
     keys = numpy.array(
@@ -87,6 +101,7 @@ def test_gradient_reaches_the_cnn_once_per_distinct_word():
         ("char_width", 0, "FeatureEmbed char_width.*0"),
         ("max_bytes", 0, "FeatureEmbed max_bytes.*0"),
         ("char_window", 2, "FeatureEmbed char_window must be an odd number.*2"),
+        ("char_dropout", 1.0, "FeatureEmbed char_dropout must be in.*1.0"),
         ("word_dropout_rate", 1.0, "FeatureEmbed word_dropout_rate.*1.0"),
         ("word_dropout_alpha", -1.0, "FeatureEmbed word_dropout_alpha must be >= 0"),
         ("word_dropout_alpha", 4.0, "word_dropout_alpha = 4.0 and word_dropout_rate = 0.2"),

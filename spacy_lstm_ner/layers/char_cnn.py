@@ -10,11 +10,12 @@ from thinc.types import Floats2d
 
 
 def char_cnn(
-    nO: int, char_width: int, window: int, max_bytes: int
+    nO: int, char_width: int, window: int, max_bytes: int, dropout: float = 0.0
 ) -> Model[List[Doc], List[Floats2d]]:
     """One `nO`-wide vector per token from the UTF-8 bytes of its text: the
     first and last `max_bytes // 2` bytes of longer words. Each distinct word
-    of a batch goes through the CNN once and its tokens share the result."""
+    of a batch goes through the CNN once and its tokens share the result. In
+    training, `dropout` is the share of the byte embeddings' units dropped."""
     from .torch_char_cnn import CharCNN
     from .torch_lstm import InPlaceShim
 
@@ -23,7 +24,7 @@ def char_cnn(
         _char_cnn_forward,
         shims=[InPlaceShim(CharCNN(nO, char_width, window))],
         dims={"nO": nO},
-        attrs={"max_bytes": max_bytes},
+        attrs={"max_bytes": max_bytes, "dropout": dropout},
     )
 
 
@@ -37,8 +38,10 @@ def _char_cnn_forward(model: Model, docs: List, is_train: bool) -> Tuple[List[Fl
     if not len(words):
         return [ops.alloc2f(0, model.get_dim("nO")) for _ in docs], lambda dYs: []
     byte_ids = word_bytes(docs[0].vocab.strings, words, model.attrs["max_bytes"])
+    dropout = model.attrs["dropout"] if is_train else 0.0
     Yt, torch_backprop = shim(
-        ArgsKwargs(args=(xp2torch(byte_ids, device=shim.device),), kwargs={}), is_train
+        ArgsKwargs(args=(xp2torch(byte_ids, device=shim.device),), kwargs={"dropout": dropout}),
+        is_train,
     )
     rows = ops.asarray(inverse.reshape(-1).astype("int64"))
     word_vectors = torch2xp(Yt)
