@@ -1,7 +1,7 @@
 """Registered token embeddings for the tagger: hashed features, character
 features, static vectors."""
 
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 from spacy.attrs import intify_attr
 from spacy.ml.featureextractor import FeatureExtractor
@@ -22,6 +22,7 @@ from thinc.types import Floats2d
 from .layers import (
     char_cnn,
     character_embed,
+    fixed_dropout,
     word_embed,
 )
 
@@ -90,6 +91,7 @@ def build_feature_embed_v2(
     char_dropout: float = 0.0,
     include_static_vectors: bool = False,
     vectors_width: int = 64,
+    vectors_dropout: Optional[float] = None,
     word_dropout_rate: float = 0.0,
     word_dropout_alpha: float = 0.0,
 ) -> Model[List[Doc], List[Floats2d]]:
@@ -104,6 +106,9 @@ def build_feature_embed_v2(
         that no single character decides a word's features.
     include_static_vectors: also project each token's static vector (the
         table [initialize] vectors loads) to vectors_width dimensions.
+    vectors_dropout: the share of the projection's dimensions that spaCy's
+        StaticVectors drops for a whole batch in training; None: the training
+        dropout, as spaCy's own embeddings have it.
     word_dropout_rate: the first attr is the word's: its embedding is the
         unknown word's (zeros) for words training never saw, and in training
         for this share of the tokens, so that the tagger learns to recognise
@@ -127,6 +132,10 @@ def build_feature_embed_v2(
             raise ValueError(
                 f"FeatureEmbed char_window must be an odd number >= 1, got {char_window!r}."
             )
+    if vectors_dropout is not None and not 0.0 <= vectors_dropout < 1.0:
+        raise ValueError(
+            f"FeatureEmbed vectors_dropout must be in [0, 1) or null, got {vectors_dropout!r}."
+        )
     if not 0.0 <= char_dropout < 1.0:
         raise ValueError(f"FeatureEmbed char_dropout must be in [0, 1), got {char_dropout!r}.")
     if not 0.0 <= word_dropout_rate < 1.0:
@@ -154,15 +163,24 @@ def build_feature_embed_v2(
             features, char_cnn(char_cnn_width, char_width, char_window, max_bytes, char_dropout)
         )
         width += char_cnn_width
-    return _normed(features, width, include_static_vectors, vectors_width)
+    return _normed(features, width, include_static_vectors, vectors_width, vectors_dropout)
 
 
-def _normed(features: Model, width: int, include_static_vectors: bool, vectors_width: int) -> Model:
+def _normed(
+    features: Model,
+    width: int,
+    include_static_vectors: bool,
+    vectors_width: int,
+    vectors_dropout: Optional[float] = None,
+) -> Model:
     """`features` (`width` wide), with the projected static vectors if asked
     for, concatenated and layer-normed: the end of every FeatureEmbed."""
     if include_static_vectors:
         check_positive("vectors_width", vectors_width, "FeatureEmbed")
-        features = concatenate(features, chain(StaticVectors(nO=vectors_width), ragged2list()))
+        vectors = StaticVectors(nO=vectors_width)
+        if vectors_dropout is not None:
+            vectors = fixed_dropout(vectors, vectors_dropout)
+        features = concatenate(features, chain(vectors, ragged2list()))
         width += vectors_width
     model = chain(features, with_array(LayerNorm(nI=width)))
     model.set_dim("nO", width)
