@@ -38,9 +38,13 @@ AFFIXES = {
     f"{EMBED}.widths": [64, 16, 32, 16],
     f"{EMBED}.rows": [20000, 2000, 5000, 1000],
 }
+# bilstm_crf.cfg before vectors_dropout = 0.0: spaCy's StaticVectors dropped a share of the
+# projection's dimensions, the training dropout, for each batch
+VECTORS_AT_TRAINING_DROPOUT = {f"{EMBED}.vectors_dropout": None}
 # bilstm_crf.cfg's earlier defaults, which the CoNLL-2003 dev ablation changes one at a time
 EARLIER_DEFAULTS = {
     **AFFIXES,
+    **VECTORS_AT_TRAINING_DROPOUT,
     f"{EMBED}.word_dropout_rate": 0.5,
     f"{EMBED}.word_dropout_alpha": 0.0,
     "components.lstm_ner.model.hidden_width": 128,
@@ -106,9 +110,16 @@ SUITES = {
             EARLIER_DEFAULTS,
         ),
         "lstm_ner_bilstm_crf_affixes": System(
-            "lstm_ner, `configs/bilstm_crf.cfg` with PREFIX and SUFFIX embeddings, as it had them",
+            "lstm_ner, `configs/bilstm_crf.cfg` with PREFIX and SUFFIX embeddings and its static "
+            "vectors dropped at the training dropout, as it had them",
             "bilstm_crf",
-            AFFIXES,
+            {**AFFIXES, **VECTORS_AT_TRAINING_DROPOUT},
+        ),
+        "lstm_ner_bilstm_crf_vectors_dropout": System(
+            "lstm_ner, `configs/bilstm_crf.cfg` with its static vectors dropped at the training "
+            "dropout, as it had them",
+            "bilstm_crf",
+            VECTORS_AT_TRAINING_DROPOUT,
         ),
         "lstm_ner_bilstm_crf_h200": System(
             "lstm_ner, `configs/bilstm_crf.cfg` with its earlier defaults and a 200-wide LSTM",
@@ -186,13 +197,15 @@ SUITES = {
         },
         "alpha_32_hidden_200_weight_decay_0.01": System(
             "word dropout by frequency (alpha 32), LSTM width 200 and weight decay 0.01: "
-            "`configs/bilstm_crf.cfg` with PREFIX and SUFFIX embeddings",
+            "`configs/bilstm_crf.cfg` with PREFIX and SUFFIX embeddings and its static vectors "
+            "dropped at the training dropout",
             "bilstm_crf",
-            AFFIXES,
+            {**AFFIXES, **VECTORS_AT_TRAINING_DROPOUT},
         ),
         "alpha_32_hidden_200_weight_decay_0.01_no_affixes": System(
-            "the same without the PREFIX and SUFFIX embeddings: `configs/bilstm_crf.cfg` as shipped",
+            "the same without the PREFIX and SUFFIX embeddings",
             "bilstm_crf",
+            VECTORS_AT_TRAINING_DROPOUT,
         ),
         "en_core_web_md": ablated(
             "en_core_web_md's 300d vectors instead of GloVe",

@@ -1,5 +1,6 @@
 """`benchmarks/`: the `--quick` run end to end, the time budget, the ablation's configs."""
 
+import copy
 import json
 import subprocess
 import sys
@@ -325,7 +326,12 @@ def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
     combo = configs["alpha_32_hidden_200_weight_decay_0.01"]
     as_shipped = configs["alpha_32_hidden_200_weight_decay_0.01_no_affixes"]
     assert full["components"] != shipped["components"]
-    assert as_shipped["components"] == shipped["components"]
+    assert shipped["components"]["lstm_ner"]["model"]["embed"]["vectors_dropout"] == 0.0
+    assert embed("alpha_32_hidden_200_weight_decay_0.01_no_affixes")["vectors_dropout"] is None
+    with_vectors_kept = copy.deepcopy(as_shipped["components"])
+    with_vectors_kept["lstm_ner"]["model"]["embed"]["vectors_dropout"] = 0.0
+    assert with_vectors_kept == shipped["components"]
+    assert embed("bilstm_crf")["vectors_dropout"] is None
     assert combo["training"]["optimizer"] == as_shipped["training"]["optimizer"]
     assert combo["training"]["optimizer"] == shipped["training"]["optimizer"]
     features = ("attrs", "widths", "rows")
