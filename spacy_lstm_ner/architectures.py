@@ -14,7 +14,7 @@ from thinc.api import (
 )
 from thinc.types import Floats2d
 
-from .embeddings import check_positive
+from .embeddings import check_positive, check_rate
 from .layers import (
     INFERENCE_DTYPES,
     CRFOutput,
@@ -152,8 +152,7 @@ def _build_lstm(
     check_positive("depth", depth, owner)
     check_positive("chunk_size", chunk_size, owner)
     check_positive("window", window, owner)
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"{owner} dropout must be in [0, 1), got {dropout!r}.")
+    check_rate("dropout", dropout, owner)
     if nO is not None:
         check_positive("nO", nO, owner)
     if inference_dtype not in INFERENCE_DTYPES:

@@ -132,16 +132,10 @@ def build_feature_embed_v2(
             raise ValueError(
                 f"FeatureEmbed char_window must be an odd number >= 1, got {char_window!r}."
             )
-    if vectors_dropout is not None and not 0.0 <= vectors_dropout < 1.0:
-        raise ValueError(
-            f"FeatureEmbed vectors_dropout must be in [0, 1) or null, got {vectors_dropout!r}."
-        )
-    if not 0.0 <= char_dropout < 1.0:
-        raise ValueError(f"FeatureEmbed char_dropout must be in [0, 1), got {char_dropout!r}.")
-    if not 0.0 <= word_dropout_rate < 1.0:
-        raise ValueError(
-            f"FeatureEmbed word_dropout_rate must be in [0, 1), got {word_dropout_rate!r}."
-        )
+    if vectors_dropout is not None:
+        check_rate("vectors_dropout", vectors_dropout, "FeatureEmbed")
+    check_rate("char_dropout", char_dropout, "FeatureEmbed")
+    check_rate("word_dropout_rate", word_dropout_rate, "FeatureEmbed")
     if word_dropout_alpha < 0.0 or (word_dropout_alpha and word_dropout_rate):
         raise ValueError(
             "FeatureEmbed word_dropout_alpha must be >= 0 and, above 0, comes instead of "
@@ -209,3 +203,8 @@ def _check_embed_attrs(
 def check_positive(name: str, value: int, owner: str) -> None:
     if value < 1:
         raise ValueError(f"{owner} {name} must be a positive integer, got {value!r}.")
+
+
+def check_rate(name: str, value: float, owner: str) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{owner} {name} must be in [0, 1), got {value!r}.")

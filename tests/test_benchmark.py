@@ -324,23 +324,23 @@ def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
     )
     shipped = Config().from_disk(ROOT / "configs" / "bilstm_crf.cfg", interpolate=False)
     combo = configs["alpha_32_hidden_200_weight_decay_0.01"]
-    as_shipped = configs["alpha_32_hidden_200_weight_decay_0.01_no_affixes"]
+    no_affixes = configs["alpha_32_hidden_200_weight_decay_0.01_no_affixes"]
     assert full["components"] != shipped["components"]
     assert shipped["components"]["lstm_ner"]["model"]["embed"]["vectors_dropout"] == 0.0
     assert embed("alpha_32_hidden_200_weight_decay_0.01_no_affixes")["vectors_dropout"] is None
-    with_vectors_kept = copy.deepcopy(as_shipped["components"])
+    with_vectors_kept = copy.deepcopy(no_affixes["components"])
     with_vectors_kept["lstm_ner"]["model"]["embed"]["vectors_dropout"] = 0.0
     assert with_vectors_kept == shipped["components"]
     assert embed("bilstm_crf")["vectors_dropout"] is None
-    assert combo["training"]["optimizer"] == as_shipped["training"]["optimizer"]
+    assert combo["training"]["optimizer"] == no_affixes["training"]["optimizer"]
     assert combo["training"]["optimizer"] == shipped["training"]["optimizer"]
     features = ("attrs", "widths", "rows")
     combo_embed = embed("alpha_32_hidden_200_weight_decay_0.01")
-    shipped_embed = embed("alpha_32_hidden_200_weight_decay_0.01_no_affixes")
+    no_affixes_embed = embed("alpha_32_hidden_200_weight_decay_0.01_no_affixes")
     assert [combo_embed[key] for key in features] == [embed("bilstm_crf")[key] for key in features]
-    assert "PREFIX" in combo_embed["attrs"] and "PREFIX" not in shipped_embed["attrs"]
+    assert "PREFIX" in combo_embed["attrs"] and "PREFIX" not in no_affixes_embed["attrs"]
     assert {k: v for k, v in combo_embed.items() if k not in features} == {
-        k: v for k, v in shipped_embed.items() if k not in features
+        k: v for k, v in no_affixes_embed.items() if k not in features
     }
     assert (
         full["training"]["dropout"] == 0.5 and configs["dropout_0.2"]["training"]["dropout"] == 0.2
