@@ -4,12 +4,13 @@ and unseen in training (see generalisation.py).
 
     python benchmarks/accuracy.py --corpus corpus/conll --dev valid --vectors corpus/vectors
         [--systems spacy_ner_accuracy,lstm_ner_bilstm_crf] [--seeds 0,1,2] [--max-seconds 1800]
-        [--max-steps 20000] [--gold-preproc] [--name conll] [--output metrics]
+        [--max-steps 20000] [--gold-preproc] [--doc-sents 10] [--name conll] [--output metrics]
 
 Writes `<name>.json` and `<name>.md`: per system and seed, dev and test entity F1
-(test scored on the gold tokens, as conlleval scores), test P/R per type, F1 on the
-seen and the unseen test mentions, training time and steps; and each system's mean
-and spread over the seeds.
+(scored on the gold tokens, as conlleval scores) on documents of `--doc-sents`
+consecutive sentences and one sentence a doc, test P/R per type, F1 on the seen and
+the unseen test mentions, training time and steps; and each system's mean and spread
+over the seeds.
 """
 
 import argparse
@@ -24,6 +25,13 @@ from report import score
 from suites import SUITES
 from train import train_system
 
+# the scores of each run: key -> column name, the headline first
+SCORED = {
+    "test_docs": "test docs",
+    "test": "test sentences",
+    "dev_docs": "dev docs",
+    "dev": "dev sentences",
+}
 DEFAULT_SYSTEMS = {
     "accuracy": "spacy_ner_accuracy,lstm_ner_bilstm_crf",
     # the ablation's ingredients; the suite's other systems run when named
@@ -86,6 +94,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "--gold-preproc", action="store_true", help="train and pick the best model on gold tokens"
     )
     parser.add_argument(
+        "--doc-sents",
+        type=int,
+        default=10,
+        help="consecutive sentences a document joins when scored on documents (default 10)",
+    )
+    parser.add_argument(
         "--torch-threads", type=int, default=1, help="torch threads per process (default 1)"
     )
     parser.add_argument("--name", default="accuracy", help="report name (default accuracy)")
@@ -122,20 +136,24 @@ def run_seed(name: str, seed: int, corpus: Dict[str, Path], args) -> Dict[str, A
     trained = train_system(
         f"{name}/seed{seed}", system._replace(overrides=overrides), corpus, args.workdir, args
     )
-    dev = evaluate_novelty(Path(trained["model"]), corpus["train"], corpus["dev"])
-    test = (
-        None
-        if args.dev_only
-        else evaluate_novelty(Path(trained["model"]), corpus["train"], corpus["test"])
-    )
     keep = ("train_seconds", "train_steps", "train_words_per_second", "stopped_by", "dev_curve")
-    return {"seed": seed, **{key: trained[key] for key in keep}, "dev": dev, "test": test}
+    result = {"seed": seed, **{key: trained[key] for key in keep}}
+    for split in ("dev", "test"):
+        for key, n_sents in ((f"{split}_docs", args.doc_sents), (split, 1)):
+            result[key] = (
+                None
+                if args.dev_only and split == "test"
+                else evaluate_novelty(
+                    Path(trained["model"]), corpus["train"], corpus[split], n_sents=n_sents
+                )
+            )
+    return result
 
 
 def summary(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
     """Mean and spread (max - min) over the seeds of the headline figures."""
     figures = {}
-    for split in ("dev", "test"):
+    for split in SCORED:
         scored = [run[split] for run in runs if run[split] is not None]
         if scored:
             figures[f"{split}_f"] = [scores["ents_f"] for scores in scored]
@@ -147,11 +165,17 @@ def summary(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 
 def markdown(report: Dict[str, Any]) -> str:
-    splits = ["dev"] if report["settings"]["dev_only"] else ["dev", "test"]
-    header = " | ".join(f"{split} F1 | {split} seen F1 | {split} unseen F1" for split in splits)
+    splits = [split for split in SCORED if not (report["settings"]["dev_only"] and "test" in split)]
+    header = " | ".join(
+        f"{SCORED[split]} F1 | {SCORED[split]} seen F1 | {SCORED[split]} unseen F1"
+        for split in splits
+    )
+    share_of = splits[0].split("_")[0]
     lines = [
         f"# {report['settings']['name']}: entity F1 on all, seen and unseen mentions\n",
-        f"| system | seed | {header} | unseen share of {splits[-1]} | train s (steps) |",
+        f"Documents: {report['settings']['doc_sents']} consecutive sentences a doc; "
+        "sentences: one sentence a doc. Both on the gold tokens, no sentence boundaries set.\n",
+        f"| system | seed | {header} | unseen share of {share_of} | train s (steps) |",
         "| --- | ---: |" + " ---: |" * (3 * len(splits) + 2),
     ]
     for name, system in report["systems"].items():
@@ -160,7 +184,7 @@ def markdown(report: Dict[str, Any]) -> str:
                 f"{score(run[split]['ents_f'])} | {score(run[split]['seen']['f'])} | {score(run[split]['unseen']['f'])}"
                 for split in splits
             )
-            share = run[splits[-1]]["unseen_share"]
+            share = run[splits[0]]["unseen_share"]
             lines.append(
                 f"| {name} | {run['seed']} | {cells} | {share:.1%} | {run['train_seconds']:.0f} ({run['train_steps']}) |"
             )
@@ -174,8 +198,10 @@ def markdown(report: Dict[str, Any]) -> str:
     if report["settings"]["dev_only"]:
         return "\n".join(lines) + "\n"
     names = list(report["systems"])
-    per_type = {name: report["systems"][name]["runs"][0]["test"]["ents_per_type"] for name in names}
-    lines += ["", "Test P / R / F1 per type (first seed):", ""]
+    per_type = {
+        name: report["systems"][name]["runs"][0]["test_docs"]["ents_per_type"] for name in names
+    }
+    lines += ["", "Test P / R / F1 per type on documents (first seed):", ""]
     lines += ["| type | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
     for label in sorted({label for scores in per_type.values() for label in scores}):
         cells = []

@@ -1,11 +1,13 @@
 """Entity scores on the test mentions seen and unseen in training (Augenstein et al. 2017).
 
-    python benchmarks/generalisation.py MODEL TRAIN_SPACY TEST_SPACY [--output FILE.json]
+    python benchmarks/generalisation.py MODEL TRAIN_SPACY TEST_SPACY [--n-sents 10] [--output FILE.json]
 
 A mention is *unseen* when its lowercased text, with its label, is never an entity of
 the training split. Recall counts gold mentions and precision predicted ones, each
 grouped by its own text and label; a mention is right when the other side has an entity
-with the same token boundaries and label. The pipeline runs on the test docs' gold tokens.
+with the same token boundaries and label. The pipeline runs on the test docs' gold tokens,
+one sentence a doc, or with `--n-sents N` N consecutive sentences a doc (documents, as
+users feed them; no sentence boundaries are set on the docs the pipeline reads).
 """
 
 import json
@@ -19,6 +21,8 @@ from report import score
 from spacy.scorer import Scorer
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
+
+from spacy_lstm_ner.corpus import join_docs, read_sentences
 
 GROUPS = ("seen", "unseen")
 app = typer.Typer(add_completion=False)
@@ -71,13 +75,14 @@ def ratio(numerator: float, denominator: float) -> float:
 
 
 def evaluate_novelty(
-    model_path: Path, train_path: Path, test_path: Path, batch_size: int = 256
+    model_path: Path, train_path: Path, test_path: Path, batch_size: int = 256, n_sents: int = 1
 ) -> Dict[str, Any]:
-    """`score_by_novelty` of the pipeline at `model_path` on the test DocBin, run on its
-    gold tokens, with the overall `ents_p/r/f` beside it."""
+    """`score_by_novelty` of the pipeline at `model_path` on the test DocBin's
+    sentences joined `n_sents` at a time, run on their gold tokens, with the overall
+    `ents_p/r/f` beside it."""
     nlp = spacy.load(model_path)
     seen = training_mentions(DocBin().from_disk(train_path).get_docs(nlp.vocab))
-    gold = list(DocBin().from_disk(test_path).get_docs(nlp.vocab))
+    gold = list(join_docs(read_sentences(test_path, nlp.vocab), n_sents))
     words = (
         Doc(nlp.vocab, words=[t.text for t in ref], spaces=[bool(t.whitespace_) for t in ref])
         for ref in gold
@@ -113,9 +118,10 @@ def generalisation_cli(
     test: Path = typer.Argument(..., help="test DocBin, scored on its gold tokens"),
     output: Optional[Path] = typer.Option(None, "--output", help="write the scores here as JSON"),
     batch_size: int = typer.Option(256, "--batch-size", help="nlp.pipe batch size"),
+    n_sents: int = typer.Option(1, "--n-sents", help="consecutive test sentences a doc"),
 ) -> None:
     """Entity P/R/F of the test mentions seen and unseen in training."""
-    scores = evaluate_novelty(model, train, test, batch_size)
+    scores = evaluate_novelty(model, train, test, batch_size, n_sents)
     print(markdown(scores))
     if output is not None:
         output.write_text(json.dumps(scores, indent=2) + "\n", encoding="utf8")

@@ -41,8 +41,16 @@ AFFIXES = {
 # bilstm_crf.cfg before vectors_dropout = 0.0: spaCy's StaticVectors dropped a share of the
 # projection's dimensions, the training dropout, for each batch
 VECTORS_AT_TRAINING_DROPOUT = {f"{EMBED}.vectors_dropout": None}
+# a shipped config trained and picked one sentence a doc, in batches of 64 sentences, as the
+# configs were before they trained on documents
+SENTENCES = {
+    "corpora.train.n_sents": 1,
+    "corpora.dev.n_sents": 1,
+    "training.batcher": {"@batchers": "spacy.batch_by_sequence.v1", "size": 64, "get_length": None},
+}
 # bilstm_crf.cfg's earlier defaults, which the CoNLL-2003 dev ablation changes one at a time
 EARLIER_DEFAULTS = {
+    **SENTENCES,
     **AFFIXES,
     **VECTORS_AT_TRAINING_DROPOUT,
     f"{EMBED}.word_dropout_rate": 0.5,
@@ -103,6 +111,12 @@ SUITES = {
             optimize="accuracy",
         ),
         "lstm_ner_bilstm_crf": System("lstm_ner, `configs/bilstm_crf.cfg`", "bilstm_crf"),
+        "lstm_ner_bilstm_crf_sentences": System(
+            "lstm_ner, `configs/bilstm_crf.cfg` trained one sentence a doc", "bilstm_crf", SENTENCES
+        ),
+        "lstm_ner_bilstm_sentences": System(
+            "lstm_ner, `configs/bilstm.cfg` trained one sentence a doc", "bilstm", SENTENCES
+        ),
         "lstm_ner_bilstm_crf_earlier": System(
             "lstm_ner, `configs/bilstm_crf.cfg` with its earlier defaults: word dropout 0.5 "
             "for every word, a 128-wide LSTM, no weight decay, PREFIX and SUFFIX embeddings",
@@ -111,15 +125,15 @@ SUITES = {
         ),
         "lstm_ner_bilstm_crf_affixes": System(
             "lstm_ner, `configs/bilstm_crf.cfg` with PREFIX and SUFFIX embeddings and its static "
-            "vectors dropped at the training dropout, as it had them",
+            "vectors dropped at the training dropout, as it had them, one sentence a doc",
             "bilstm_crf",
-            {**AFFIXES, **VECTORS_AT_TRAINING_DROPOUT},
+            {**AFFIXES, **VECTORS_AT_TRAINING_DROPOUT, **SENTENCES},
         ),
         "lstm_ner_bilstm_crf_vectors_dropout": System(
             "lstm_ner, `configs/bilstm_crf.cfg` with its static vectors dropped at the training "
-            "dropout, as it had them",
+            "dropout, as it had them, one sentence a doc",
             "bilstm_crf",
-            VECTORS_AT_TRAINING_DROPOUT,
+            {**VECTORS_AT_TRAINING_DROPOUT, **SENTENCES},
         ),
         "lstm_ner_bilstm_crf_h200": System(
             "lstm_ner, `configs/bilstm_crf.cfg` with its earlier defaults and a 200-wide LSTM",
@@ -198,14 +212,14 @@ SUITES = {
         "alpha_32_hidden_200_weight_decay_0.01": System(
             "word dropout by frequency (alpha 32), LSTM width 200 and weight decay 0.01: "
             "`configs/bilstm_crf.cfg` with PREFIX and SUFFIX embeddings and its static vectors "
-            "dropped at the training dropout",
+            "dropped at the training dropout, one sentence a doc",
             "bilstm_crf",
-            {**AFFIXES, **VECTORS_AT_TRAINING_DROPOUT},
+            {**AFFIXES, **VECTORS_AT_TRAINING_DROPOUT, **SENTENCES},
         ),
         "alpha_32_hidden_200_weight_decay_0.01_no_affixes": System(
             "the same without the PREFIX and SUFFIX embeddings",
             "bilstm_crf",
-            VECTORS_AT_TRAINING_DROPOUT,
+            {**VECTORS_AT_TRAINING_DROPOUT, **SENTENCES},
         ),
         "en_core_web_md": ablated(
             "en_core_web_md's 300d vectors instead of GloVe",

@@ -1,12 +1,14 @@
 """Convert the GMB entity corpus (`ner_dataset.csv[.gz]`) to spaCy `.spacy` files:
 the project's `convert` command.
 
-    python scripts/convert_gmb.py INPUT OUTPUT_DIR [--splits ...] [--encoding cp1252]
+    python scripts/convert_gmb.py INPUT OUTPUT_DIR [--splits ...] [--n-sents 10] [--encoding cp1252]
 
-One `Doc` per sentence: the Word column as words, POS as `token.tag_`, and the IOB2
-Tag column as `doc.ents` with the corpus' own labels (`geo`, `per`, ...). Sentences go
-to splits by id range; the default is the project's fixed split of the 47,959
-sentences (the last of which the corpus cuts off mid-sentence).
+One `Doc` per sentence, or with `--n-sents N` per N consecutive sentences of a split
+(as `spacy convert --n-sents` groups them), sentence starts marked: the Word column as
+words, POS as `token.tag_`, and the IOB2 Tag column as `doc.ents` with the corpus' own
+labels (`geo`, `per`, ...). Sentences go to splits by id range; the default is the
+project's fixed split of the 47,959 sentences (the last of which the corpus cuts off
+mid-sentence).
 """
 
 import csv
@@ -27,7 +29,7 @@ from wasabi import msg
 HEADER = ["Sentence #", "Word", "POS", "Tag"]
 DEFAULT_SPLITS = "train:1-38367,dev:38368-43163,test:43164-47959"
 PROGRESS_EVERY = 100_000
-COUNTS = ("docs", "tokens", "entities")
+COUNTS = ("docs", "sentences", "tokens", "entities")
 SENTENCE_ID = re.compile(r"Sentence: (\d+)")
 TAG = re.compile(r"O|[BI]-\S+")
 SPLIT = re.compile(r"(\w+):(\d+)-(\d+)")
@@ -107,6 +109,11 @@ def sentence_to_doc(vocab: Vocab, sentence: Sentence) -> Doc:
     return Doc(vocab, words=sentence.words, spaces=spaces, tags=sentence.pos, ents=sentence.tags)
 
 
+def join_sentences(sentences: List[Doc]) -> Doc:
+    """One doc of consecutive sentence docs, each sentence's start marked."""
+    return sentences[0] if len(sentences) == 1 else Doc.from_docs(sentences)
+
+
 def gmb_to_docs(
     path: PathLike, encoding: str = "cp1252", vocab: Optional[Vocab] = None
 ) -> Iterator[Doc]:
@@ -146,11 +153,16 @@ def convert(
     output_dir: PathLike,
     splits: str = DEFAULT_SPLITS,
     encoding: str = "cp1252",
+    n_sents: int = 1,
 ) -> ConversionStats:
-    """Write `output_dir/{split}.spacy` for each split of a GMB CSV file."""
+    """Write `output_dir/{split}.spacy` for each split of a GMB CSV file, `n_sents`
+    consecutive sentences of a split a doc."""
+    if n_sents < 1:
+        raise ValueError(f"n_sents must be at least 1, got {n_sents}")
     ranges = parse_splits(splits)
     vocab = spacy.blank("en").vocab
     bins = {name: DocBin() for name in ranges}
+    pending: Dict[str, List[Doc]] = {name: [] for name in ranges}
     stats = ConversionStats({name: Counter() for name in ranges})
     repairs: List[int] = []
     rows = 0
@@ -161,8 +173,16 @@ def convert(
             stats.skipped += 1
             continue
         doc = sentence_to_doc(vocab, sentence)
-        bins[name].add(doc)
-        stats.splits[name].update(docs=1, tokens=len(doc), entities=len(doc.ents))
+        pending[name].append(doc)
+        stats.splits[name].update(sentences=1, tokens=len(doc), entities=len(doc.ents))
+        if len(pending[name]) == n_sents:
+            bins[name].add(join_sentences(pending[name]))
+            pending[name] = []
+            stats.splits[name].update(docs=1)
+    for name, sentences in pending.items():
+        if sentences:
+            bins[name].add(join_sentences(sentences))
+            stats.splits[name].update(docs=1)
     stats.repairs = len(repairs)
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     for name, docbin in bins.items():
@@ -220,7 +240,7 @@ def _print_summary(stats: ConversionStats, ranges: Splits, output_dir: PathLike)
         for (name, (first, last)), counts in zip(ranges.items(), stats.splits.values())
     ]
     header = ("file", "sentence ids", *COUNTS)
-    msg.table(data, header=header, divider=True, aligns=("l", "l", "r", "r", "r"))
+    msg.table(data, header=header, divider=True, aligns=("l", "l", "r", "r", "r", "r"))
     msg.good(
         f"Wrote {output_dir}. Skipped {stats.skipped:,} sentences outside all splits; "
         f"repaired {stats.repairs:,} I- tags."
@@ -236,10 +256,13 @@ def main(
         DEFAULT_SPLITS, "--splits", help="NAME:FIRST-LAST sentence id ranges, comma-separated"
     ),
     encoding: str = typer.Option("cp1252", "--encoding", help="Text encoding of the CSV"),
+    n_sents: int = typer.Option(
+        1, "--n-sents", "-n", help="Consecutive sentences of a split in one doc"
+    ),
 ) -> None:
     """Convert a GMB entity CSV to spaCy DocBin files, one per split."""
     try:
-        stats = convert(input_path, output_dir, splits, encoding)
+        stats = convert(input_path, output_dir, splits, encoding, n_sents)
     except ValueError as error:
         msg.fail(str(error), exits=1)
     _print_summary(stats, parse_splits(splits), output_dir)

@@ -10,7 +10,7 @@ from .pipe import DEFAULT_MODEL, LSTMEntityRecognizer
 
 @Language.factory(
     "lstm_ner",
-    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    assigns=["doc.ents", "doc.spans", "token.ent_iob", "token.ent_type"],
     default_config={
         "model": DEFAULT_MODEL,
         "scheme": "BILUO",

@@ -4,9 +4,10 @@ import numpy
 import pytest
 import spacy
 import srsly
-from spacy.tokens import Doc
+from spacy.pipeline import Sentencizer
+from spacy.tokens import Doc, DocBin
 from spacy.training import Example
-from spacy.util import fix_random_seed, make_tempdir
+from spacy.util import fix_random_seed, make_tempdir, registry
 from util import (
     GOLD,
     TRAIN_DATA,
@@ -262,3 +263,31 @@ def test_same_seed_trains_identical_weights():
         return nlp.get_pipe("lstm_ner").model.to_bytes()
 
     assert train_once() == train_once()
+
+
+def test_a_document_predicts_the_same_with_and_without_sentence_boundaries(tmp_path):
+    fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_ner", config={"model": small_model_config()})
+    path = tmp_path / "train.spacy"
+    DocBin(docs=[eg.reference for eg in make_examples(nlp)]).to_disk(path)
+    read = registry.readers.get("spacy_lstm_ner.DocumentCorpus.v1")
+    documents = list(read(path, n_sents=3, random_lengths=True)(nlp))
+    train_pipeline(nlp, make_examples(nlp) + documents, n_iter=60)
+    text = " ".join(text for text, _ in TRAIN_DATA)
+    plain = nlp(text)
+    split = Sentencizer()(nlp.make_doc(text))
+    split = nlp.get_pipe("lstm_ner")(split)
+    assert len(list(split.sents)) == len(TRAIN_DATA)
+    assert ents_of(plain) == [ent for gold in GOLD for ent in gold]
+    assert ents_of(split) == ents_of(plain)
+    assert list(split.spans["lstm_ner"].attrs["scores"]) == list(
+        plain.spans["lstm_ner"].attrs["scores"]
+    )
+
+
+def test_the_factory_declares_what_the_component_writes(trained_nlp):
+    assigns = set(trained_nlp.get_pipe_meta("lstm_ner").assigns)
+    doc = trained_nlp(TRAIN_DATA[0][0])
+    assert doc.ents and doc.spans["lstm_ner"]
+    assert assigns == {"doc.ents", "doc.spans", "token.ent_iob", "token.ent_type"}

@@ -90,8 +90,8 @@ def test_gmb_to_docs_sets_words_entities_and_pos(valid_csv):
 def test_convert_writes_splits_that_round_trip(valid_csv, tmp_path):
     stats = convert(valid_csv, tmp_path / "corpus", SPLITS)
     assert stats.skipped == 1 and stats.repairs == 0
-    assert stats.splits["train"] == {"docs": 2, "tokens": 15, "entities": 5}
-    assert stats.splits["dev"] == {"docs": 1, "tokens": 3, "entities": 0}
+    assert stats.splits["train"] == {"docs": 2, "sentences": 2, "tokens": 15, "entities": 5}
+    assert stats.splits["dev"] == {"docs": 1, "sentences": 1, "tokens": 3, "entities": 0}
     nlp = spacy.blank("en")
     read = {
         name: list(DocBin().from_disk(tmp_path / "corpus" / f"{name}.spacy").get_docs(nlp.vocab))
@@ -105,6 +105,19 @@ def test_convert_writes_splits_that_round_trip(valid_csv, tmp_path):
     ]
     assert [t.tag_ for t in read["train"][0]][5:7] == [",", "``"]
     assert [[t.text for t in doc] for doc in read["dev"]] == [["It", "rained", "."]]
+
+
+def test_n_sents_joins_consecutive_sentences_of_a_split(valid_csv, tmp_path):
+    stats = convert(valid_csv, tmp_path / "corpus", SPLITS, n_sents=2)
+    assert stats.splits["train"] == {"docs": 1, "sentences": 2, "tokens": 15, "entities": 5}
+    assert stats.splits["dev"] == {"docs": 1, "sentences": 1, "tokens": 3, "entities": 0}
+    nlp = spacy.blank("en")
+    (doc,) = DocBin().from_disk(tmp_path / "corpus" / "train.spacy").get_docs(nlp.vocab)
+    sentences = list(gmb_to_docs(valid_csv))[:2]
+    assert [sent.text for sent in doc.sents] == [sentence.text for sentence in sentences]
+    assert ents_of(doc) == ents_of(sentences[0]) + ents_of(sentences[1])
+    with pytest.raises(ValueError, match="n_sents must be at least 1, got 0"):
+        convert(valid_csv, tmp_path / "other", SPLITS, n_sents=0)
 
 
 def test_gzip_input_reads_like_plain(valid_csv, tmp_path):
@@ -209,8 +222,10 @@ def test_parse_splits():
 
 
 def test_cli_converts(valid_csv, tmp_path):
-    result = run_convert(valid_csv, tmp_path / "corpus", "--splits", "train:1-3,test:5-5")
-    assert re.search(r"train\.spacy\s+1-3\s+3\s+18\s+5", result.stdout)
+    result = run_convert(
+        valid_csv, tmp_path / "corpus", "--splits", "train:1-3,test:5-5", "--n-sents", "2"
+    )
+    assert re.search(r"train\.spacy\s+1-3\s+2\s+3\s+18\s+5", result.stdout)
     nlp = spacy.blank("en")
     test_docs = DocBin().from_disk(tmp_path / "corpus" / "test.spacy").get_docs(nlp.vocab)
     assert [ents_of(doc) for doc in test_docs] == [[("United Nations", "org")]]

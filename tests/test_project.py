@@ -31,7 +31,7 @@ def make_project(tmp: Path) -> Path:
     (tmp / "configs").mkdir()
     config = Config().from_disk(ROOT / "configs" / "bilstm.cfg", interpolate=False)
     config["training"].update({"max_steps": 40, "eval_frequency": 20})
-    config["training"]["batcher"]["size"] = 16
+    config["training"]["batcher"]["size"] = 300
     config["components"]["lstm_ner"]["model"]["hidden_width"] = 16
     config["components"]["lstm_ner"]["model"]["embed"]["widths"] = [8, 4, 4, 4]
     config.to_disk(tmp / "configs" / "tiny.cfg", interpolate=False)
@@ -180,6 +180,8 @@ def test_conll_workflow_scores_seen_and_unseen_test_mentions(project):
     assert not (project / "corpus" / "train.spacy").exists()
     scores = json.loads((project / "metrics" / "conll_tiny.json").read_text())
     assert 0.0 <= scores["ents_f"] <= 1.0 and set(scores["ents_per_type"]) <= {"PER", "GEO", "ORG"}
-    novelty = json.loads((project / "metrics" / "conll_tiny_unseen.json").read_text())
-    assert novelty["unseen_share"] == 0.0 and novelty["seen"]["n_gold"] == 3
-    assert novelty["ents_f"] == pytest.approx(scores["ents_f"])
+    for unit in ("sentences", "documents"):
+        novelty = json.loads((project / "metrics" / f"conll_tiny_{unit}.json").read_text())
+        assert novelty["unseen_share"] == 0.0 and novelty["seen"]["n_gold"] == 3
+    sentences = json.loads((project / "metrics" / "conll_tiny_sentences.json").read_text())
+    assert sentences["ents_f"] == pytest.approx(scores["ents_f"])

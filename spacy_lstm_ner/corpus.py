@@ -1,0 +1,114 @@
+"""Documents from sentences: consecutive sentences of a corpus joined into one `Doc`,
+so that a tagger reading a whole doc trains and is scored on text as users feed it."""
+
+import random
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, List, Optional, Union
+
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+from spacy.training.corpus import walk_corpus
+from spacy.vocab import Vocab
+
+
+def create_document_corpus(
+    path: Optional[Union[str, Path]],
+    *,
+    n_sents: int = 10,
+    random_lengths: bool = False,
+    gold_preproc: bool = False,
+    limit: int = 0,
+) -> Callable[[Language], Iterable[Example]]:
+    """The reader `spacy_lstm_ner.DocumentCorpus.v1`: the sentences of the DocBins at
+    `path` (each doc's `doc.sents` where it has sentence starts, else the doc), in
+    file order, joined `n_sents` at a time into one doc. With `random_lengths`,
+    each doc joins a random number of sentences in [1, `n_sents`], drawn afresh
+    each time the corpus is read. With `gold_preproc`, the predicted docs keep the
+    reference's tokens, as `spacy.Corpus.v1` keeps them, but are not split into
+    sentences. `limit` caps the sentences read (0: all)."""
+    if n_sents < 1:
+        raise ValueError(f"DocumentCorpus: n_sents must be at least 1, got {n_sents}")
+    if limit < 0:
+        raise ValueError(f"DocumentCorpus: limit must be 0 (no limit) or more, got {limit}")
+
+    def read(nlp: Language) -> Iterator[Example]:
+        if path is None:
+            return
+        sentences = list(read_sentences(path, nlp.vocab, limit))
+        sizes = run_lengths(len(sentences), n_sents, random.Random(random.random()), random_lengths)
+        start = 0
+        for size in sizes:
+            reference = Doc.from_docs(sentences[start : start + size])
+            start += size
+            yield make_example(nlp, reference, gold_preproc)
+
+    return read
+
+
+def read_sentences(path: Union[str, Path], vocab: Vocab, limit: int = 0) -> Iterator[Doc]:
+    """The non-empty sentences of the DocBins at `path` (a file or a directory), each
+    as a doc of its own whose first token starts a sentence, in file order; at most
+    `limit` of them unless it is 0."""
+    locations = walk_corpus(path, ".spacy")
+    if not locations:
+        raise ValueError(f"DocumentCorpus: no .spacy file at {path}")
+    count = 0
+    for location in locations:
+        for doc in DocBin().from_disk(location).get_docs(vocab):
+            if doc.has_annotation("SENT_START"):
+                parts = [sent.as_doc() for sent in doc.sents]
+            else:
+                parts = [mark_one_sentence(doc)]
+            for sentence in parts:
+                if not len(sentence):
+                    continue
+                yield sentence
+                count += 1
+                if count == limit:
+                    return
+
+
+def mark_one_sentence(doc: Doc) -> Doc:
+    """`doc` with its sentence starts set: one sentence."""
+    for token in doc:
+        token.is_sent_start = token.i == 0
+    return doc
+
+
+def join_docs(docs: Iterable[Doc], n_docs: int) -> Iterator[Doc]:
+    """Consecutive docs joined `n_docs` at a time (the last join may be shorter),
+    their entities, tags and sentence starts kept."""
+    group: List[Doc] = []
+    for doc in docs:
+        group.append(doc)
+        if len(group) == n_docs:
+            yield Doc.from_docs(group)
+            group = []
+    if group:
+        yield Doc.from_docs(group)
+
+
+def run_lengths(
+    n_items: int, max_length: int, rng: random.Random, random_lengths: bool
+) -> List[int]:
+    """Lengths that cut `n_items` consecutive items into runs of `max_length`
+    (the last may be shorter) or, with `random_lengths`, of lengths drawn
+    uniformly from [1, `max_length`]."""
+    lengths: List[int] = []
+    left = n_items
+    while left > 0:
+        size = rng.randint(1, max_length) if random_lengths else max_length
+        lengths.append(min(size, left))
+        left -= lengths[-1]
+    return lengths
+
+
+def make_example(nlp: Language, reference: Doc, gold_preproc: bool) -> Example:
+    """An `Example` of `reference`, predicted on its own tokens with `gold_preproc`
+    (or where its spacing is unknown), else on the tokenizer's tokens of its text."""
+    if gold_preproc or reference.has_unknown_spaces:
+        words = [token.text for token in reference]
+        spaces = [bool(token.whitespace_) for token in reference]
+        return Example(Doc(nlp.vocab, words=words, spaces=spaces), reference)
+    return Example(nlp.make_doc(reference.text), reference)
