@@ -2,6 +2,7 @@
 so that a tagger reading a whole doc trains and is scored on text as users feed it."""
 
 import random
+from itertools import accumulate
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, List, Optional, Union
 
@@ -17,6 +18,7 @@ def create_document_corpus(
     *,
     n_sents: int = 10,
     random_lengths: bool = False,
+    shuffle: bool = False,
     gold_preproc: bool = False,
     limit: int = 0,
 ) -> Callable[[Language], Iterable[Example]]:
@@ -24,7 +26,10 @@ def create_document_corpus(
     `path` (each doc's `doc.sents` where it has sentence starts, else the doc), in
     file order, joined `n_sents` at a time into one doc. With `random_lengths`,
     each doc joins a random number of sentences in [1, `n_sents`], drawn afresh
-    each time the corpus is read. With `gold_preproc`, the predicted docs keep the
+    each time the corpus is read; with `shuffle`, the docs come in a random order.
+    With `[training] max_epochs = -1` spaCy reads the corpus anew each epoch (and
+    leaves the shuffling to the reader), so that both are drawn anew each epoch.
+    With `gold_preproc`, the predicted docs keep the
     reference's tokens, as `spacy.Corpus.v1` keeps them, but are not split into
     sentences. `limit` caps the sentences read (0: all)."""
     if n_sents < 1:
@@ -36,11 +41,14 @@ def create_document_corpus(
         if path is None:
             return
         sentences = list(read_sentences(path, nlp.vocab, limit))
-        sizes = run_lengths(len(sentences), n_sents, random.Random(random.random()), random_lengths)
-        start = 0
-        for size in sizes:
+        rng = random.Random(random.random())
+        sizes = run_lengths(len(sentences), n_sents, rng, random_lengths)
+        starts = list(accumulate([0] + sizes[:-1]))
+        runs = list(zip(starts, sizes))
+        if shuffle:
+            rng.shuffle(runs)
+        for start, size in runs:
             reference = Doc.from_docs(sentences[start : start + size])
-            start += size
             yield make_example(nlp, reference, gold_preproc)
 
     return read

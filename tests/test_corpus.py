@@ -109,3 +109,15 @@ def test_join_docs_keeps_entities_and_sentence_starts(nlp):
     assert [len(doc) for doc in joined] == [4, 2]
     assert [[t.is_sent_start for t in doc] for doc in joined][0] == [True, None, True, None]
     assert ents_of(joined[0]) == [("Paris", "geo"), ("Paris", "geo")]
+
+
+def test_shuffle_draws_new_docs_in_each_read(nlp, sentences_path):
+    fix_random_seed(0)
+    reader = registry.readers.get(READER)(
+        sentences_path, n_sents=2, random_lengths=True, shuffle=True
+    )
+    reads = [[eg.reference.text for eg in reader(nlp)] for _ in range(8)]
+    assert len({tuple(texts) for texts in reads}) > 1
+    for texts in reads:
+        words = sorted(word for text in texts for word in text.split())
+        assert words == sorted(word for text, _ in TRAIN_DATA for word in text.split())

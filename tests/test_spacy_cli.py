@@ -21,7 +21,7 @@ SMALL = [
     "--training.eval_frequency",
     "10",
     "--training.batcher.size",
-    "4",
+    "40",
     *TINY_MODEL,
 ]
 
@@ -201,3 +201,13 @@ def test_every_shipped_config_trains(tmp_path, config):
     nlp = spacy.load(tmp_path / "out" / "model-last")
     assert nlp.pipe_names == ["lstm_ner"]
     assert set(nlp.get_pipe("lstm_ner").labels) == {"PER", "GEO", "TIM", "ORG"}
+
+
+def test_training_draws_new_documents_each_epoch(tmp_path):
+    write_corpus(tmp_path / "train.spacy")
+    streamed = ["--corpora.train.random_lengths", "true", "--corpora.train.shuffle", "true"]
+    result = spacy_train(tmp_path, "out", *SMALL, *streamed, "--training.max_epochs", "-1")
+    rows = [line.split() for line in result.stdout.splitlines() if line[:3].strip().isdigit()]
+    epoch, step = int(rows[-1][0]), int(rows[-1][1])
+    assert step == 30 and epoch >= 5
+    assert spacy.load(tmp_path / "out" / "model-last").pipe_names == ["lstm_ner"]
