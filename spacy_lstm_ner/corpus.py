@@ -28,10 +28,10 @@ def create_document_corpus(
     each doc joins a random number of sentences in [1, `n_sents`], drawn afresh
     each time the corpus is read; with `shuffle`, the docs come in a random order.
     With `[training] max_epochs = -1` spaCy reads the corpus anew each epoch (and
-    leaves the shuffling to the reader), so that both are drawn anew each epoch.
-    With `gold_preproc`, the predicted docs keep the
-    reference's tokens, as `spacy.Corpus.v1` keeps them, but are not split into
-    sentences. `limit` caps the sentences read (0: all)."""
+    leaves the shuffling to the reader), so both are drawn anew each epoch. With
+    `gold_preproc`, the predicted docs keep the reference's tokens, as
+    `spacy.Corpus.v1` keeps them, but are not split into sentences. `limit` caps
+    the sentences read (0: all)."""
     if n_sents < 1:
         raise ValueError(f"DocumentCorpus: n_sents must be at least 1, got {n_sents}")
     if limit < 0:
