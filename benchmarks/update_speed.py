@@ -3,9 +3,10 @@
     python benchmarks/update_speed.py CONFIG [--train corpus/train.spacy] [--batches 30]
         [--vectors corpus/vectors] [--threads 1]
 
-A quick check of training cost between full benchmark runs: `nlp.update` on batches
-of `[training.batcher] size` sentences (spaCy's tokenization of the text, as in
-`spacy train`), after five warm-up updates; the median of the timed updates.
+A quick check of training cost between full benchmark runs: `nlp.update` on the first
+batches that the config's `[training.batcher]` makes of its `[corpora.train]` reader's
+examples, as `spacy train` makes them, after five warm-up updates; the median of the
+timed updates and the mean words a batch.
 """
 
 import argparse
@@ -14,10 +15,9 @@ import time
 from itertools import islice
 
 import torch
-from spacy.tokens import DocBin
-from spacy.training import Example
+from spacy.schemas import ConfigSchemaTraining
 from spacy.training.initialize import init_nlp
-from spacy.util import load_config
+from spacy.util import load_config, registry, resolve_dot_names
 
 WARM_UP = 5
 
@@ -39,20 +39,16 @@ def main() -> None:
     if config["paths"]["vectors"] is not None:
         config["paths"]["vectors"] = args.vectors
     nlp = init_nlp(config)
-    size = config["training"]["batcher"]["size"]
-    if not isinstance(size, int):
-        raise SystemExit(
-            f"{args.config}: [training.batcher] size must be a number of sentences, got {size!r}."
-        )
-    docs = islice(
-        DocBin().from_disk(args.train).get_docs(nlp.vocab), size * (WARM_UP + args.batches)
-    )
-    examples = [Example(nlp.make_doc(doc.text), doc) for doc in docs]
-    batches = [examples[i : i + size] for i in range(0, len(examples), size)]
+    config = nlp.config.interpolate()
+    training = registry.resolve(config["training"], schema=ConfigSchemaTraining)
+    (corpus,) = resolve_dot_names(config, [training["train_corpus"]])
+    batches = list(islice(training["batcher"](corpus(nlp)), WARM_UP + args.batches))
     if len(batches) <= WARM_UP:
         raise SystemExit(
-            f"{args.train} has {len(examples)} sentences: too few for {WARM_UP + 1} batches of {size}."
+            f"{args.train} makes {len(batches)} batches: too few for {WARM_UP + 1} with "
+            f"{args.config}'s [training.batcher]."
         )
+    words = statistics.fmean(sum(len(eg) for eg in batch) for batch in batches[WARM_UP:])
     optimizer = nlp.create_optimizer()
     seconds = []
     for i, batch in enumerate(batches):
@@ -61,7 +57,7 @@ def main() -> None:
         if i >= WARM_UP:
             seconds.append(time.perf_counter() - start)
     print(
-        f"{args.config}: {statistics.median(seconds) * 1000:.0f} ms per update of {size} sentences "
+        f"{args.config}: {statistics.median(seconds) * 1000:.0f} ms per update of {words:.0f} words "
         f"(median of {len(seconds)}, torch threads {torch.get_num_threads()})"
     )
 

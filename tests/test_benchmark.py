@@ -176,7 +176,7 @@ def test_ablation_systems_change_only_their_overrides(tmp_path):
 
 def test_update_speed_prints_milliseconds_per_update(tmp_path):
     nlp = spacy.blank("en")
-    docs = [eg.reference for eg in make_examples(nlp)] * 80
+    docs = [eg.reference for eg in make_examples(nlp)] * 400
     DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
     command = [
         sys.executable,
@@ -190,7 +190,9 @@ def test_update_speed_prints_milliseconds_per_update(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     milliseconds = float(result.stdout.split(": ")[1].split(" ms")[0])
-    assert milliseconds > 0 and "per update of 64 sentences (median of 2" in result.stdout
+    words = float(result.stdout.split("per update of ")[1].split(" words")[0])
+    assert milliseconds > 0 and 1400 * 0.8 <= words <= 1400 * 1.2
+    assert "(median of 2," in result.stdout
 
 
 def test_update_speed_refuses_a_corpus_too_small(tmp_path):
