@@ -352,3 +352,7 @@ def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
         and full["initialize"]["vectors"] == "${paths.vectors}"
     )
     assert configs["en_core_web_md"]["initialize"]["vectors"] == suites.md_vectors()
+    assert shipped["corpora"]["train"]["n_sents"] == 10
+    for config in configs.values():
+        assert config["corpora"]["train"]["n_sents"] == config["corpora"]["dev"]["n_sents"] == 1
+        assert config["training"]["batcher"]["@batchers"] == "spacy.batch_by_sequence.v1"
