@@ -103,8 +103,11 @@ def test_conll_convert_uses_spacys_converter(project):
         DocBin().from_disk(project / "corpus" / "conll" / "train.spacy").get_docs(nlp.vocab)
     )
     assert [[(e.text, e.label_) for e in doc.ents] for doc in docs] == [
-        [("Sharon", "PER"), ("Miami", "GEO")],
-        [("United Nations", "ORG")],
+        [("Sharon", "PER"), ("Miami", "GEO"), ("United Nations", "ORG")],
+    ]
+    assert [sent.text for sent in docs[0].sents] == [
+        "Sharon flew to Miami .",
+        "The United Nations met .",
     ]
 
 
