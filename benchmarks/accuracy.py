@@ -19,9 +19,11 @@ import statistics
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from generalisation import evaluate_novelty
+import spacy
+from generalisation import score_pipeline, training_mentions
 from measure import machine_info
 from report import score
+from spacy.tokens import DocBin
 from suites import SUITES
 from train import train_system
 
@@ -138,14 +140,14 @@ def run_seed(name: str, seed: int, corpus: Dict[str, Path], args) -> Dict[str, A
     )
     keep = ("train_seconds", "train_steps", "train_words_per_second", "stopped_by", "dev_curve")
     result = {"seed": seed, **{key: trained[key] for key in keep}}
+    nlp = spacy.load(trained["model"])
+    seen = training_mentions(DocBin().from_disk(corpus["train"]).get_docs(nlp.vocab))
     for split in ("dev", "test"):
         for key, n_sents in ((f"{split}_docs", args.doc_sents), (split, 1)):
             result[key] = (
                 None
                 if args.dev_only and split == "test"
-                else evaluate_novelty(
-                    Path(trained["model"]), corpus["train"], corpus[split], n_sents=n_sents
-                )
+                else score_pipeline(nlp, seen, corpus[split], n_sents)
             )
     return result
 

@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterable, Optional, Set, Tuple
 import spacy
 import typer
 from report import score
+from spacy.language import Language
 from spacy.scorer import Scorer
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
@@ -82,6 +83,17 @@ def evaluate_novelty(
     `ents_p/r/f` beside it."""
     nlp = spacy.load(model_path)
     seen = training_mentions(DocBin().from_disk(train_path).get_docs(nlp.vocab))
+    return score_pipeline(nlp, seen, test_path, n_sents, batch_size)
+
+
+def score_pipeline(
+    nlp: Language,
+    seen: Set[Tuple[str, str]],
+    test_path: Path,
+    n_sents: int = 1,
+    batch_size: int = 256,
+) -> Dict[str, Any]:
+    """`evaluate_novelty` of a loaded pipeline and the training split's `seen` mentions."""
     gold = list(join_docs(read_sentences(test_path, nlp.vocab), n_sents))
     words = (
         Doc(nlp.vocab, words=[t.text for t in ref], spaces=[bool(t.whitespace_) for t in ref])
