@@ -26,6 +26,8 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from wasabi import msg
 
+from spacy_lstm_ner.corpus import join_docs
+
 HEADER = ["Sentence #", "Word", "POS", "Tag"]
 DEFAULT_SPLITS = "train:1-38367,dev:38368-43163,test:43164-47959"
 PROGRESS_EVERY = 100_000
@@ -109,11 +111,6 @@ def sentence_to_doc(vocab: Vocab, sentence: Sentence) -> Doc:
     return Doc(vocab, words=sentence.words, spaces=spaces, tags=sentence.pos, ents=sentence.tags)
 
 
-def join_sentences(sentences: List[Doc]) -> Doc:
-    """One doc of consecutive sentence docs, each sentence's start marked."""
-    return sentences[0] if len(sentences) == 1 else Doc.from_docs(sentences)
-
-
 def gmb_to_docs(
     path: PathLike, encoding: str = "cp1252", vocab: Optional[Vocab] = None
 ) -> Iterator[Doc]:
@@ -162,7 +159,7 @@ def convert(
     ranges = parse_splits(splits)
     vocab = spacy.blank("en").vocab
     bins = {name: DocBin() for name in ranges}
-    pending: Dict[str, List[Doc]] = {name: [] for name in ranges}
+    sentences: Dict[str, List[Doc]] = {name: [] for name in ranges}
     stats = ConversionStats({name: Counter() for name in ranges})
     repairs: List[int] = []
     rows = 0
@@ -173,15 +170,11 @@ def convert(
             stats.skipped += 1
             continue
         doc = sentence_to_doc(vocab, sentence)
-        pending[name].append(doc)
+        sentences[name].append(doc)
         stats.splits[name].update(sentences=1, tokens=len(doc), entities=len(doc.ents))
-        if len(pending[name]) == n_sents:
-            bins[name].add(join_sentences(pending[name]))
-            pending[name] = []
-            stats.splits[name].update(docs=1)
-    for name, sentences in pending.items():
-        if sentences:
-            bins[name].add(join_sentences(sentences))
+    for name, docbin in bins.items():
+        for doc in join_docs(sentences[name], n_sents):
+            docbin.add(doc)
             stats.splits[name].update(docs=1)
     stats.repairs = len(repairs)
     Path(output_dir).mkdir(parents=True, exist_ok=True)

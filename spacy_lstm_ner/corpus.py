@@ -48,7 +48,7 @@ def create_document_corpus(
         if shuffle:
             rng.shuffle(runs)
         for start, size in runs:
-            reference = Doc.from_docs(sentences[start : start + size])
+            reference = join(sentences[start : start + size])
             yield make_example(nlp, reference, gold_preproc)
 
     return read
@@ -86,15 +86,19 @@ def mark_one_sentence(doc: Doc) -> Doc:
 
 def join_docs(docs: Iterable[Doc], n_docs: int) -> Iterator[Doc]:
     """Consecutive docs joined `n_docs` at a time (the last join may be shorter),
-    their entities, tags and sentence starts kept."""
+    their entities, tags and sentence starts kept; a group of one is the doc itself."""
     group: List[Doc] = []
     for doc in docs:
         group.append(doc)
         if len(group) == n_docs:
-            yield Doc.from_docs(group)
+            yield join(group)
             group = []
     if group:
-        yield Doc.from_docs(group)
+        yield join(group)
+
+
+def join(docs: List[Doc]) -> Doc:
+    return docs[0] if len(docs) == 1 else Doc.from_docs(docs)
 
 
 def run_lengths(
