@@ -117,6 +117,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.quick = False
     args.workdir = args.workdir or Path("training") / args.name
+    if args.doc_sents < 1:
+        parser.error(f"--doc-sents must be at least 1, got {args.doc_sents}")
     if args.max_steps % args.eval_frequency:
         parser.error(
             "--max-steps must be a multiple of --eval-frequency, so training ends on a dev evaluation"

@@ -87,6 +87,8 @@ def mark_one_sentence(doc: Doc) -> Doc:
 def join_docs(docs: Iterable[Doc], n_docs: int) -> Iterator[Doc]:
     """Consecutive docs joined `n_docs` at a time (the last join may be shorter),
     their entities, tags and sentence starts kept; a group of one is the doc itself."""
+    if n_docs < 1:
+        raise ValueError(f"join_docs: n_docs must be at least 1, got {n_docs}")
     group: List[Doc] = []
     for doc in docs:
         group.append(doc)

@@ -294,6 +294,12 @@ def test_accuracy_benchmark_scores_seen_and_unseen_mentions_per_seed(tmp_path):
     assert "| lstm_ner_bilstm_crf | 1 |" in (tmp_path / "out" / "tiny.md").read_text()
 
 
+def test_accuracy_benchmark_refuses_documents_of_no_sentence(capsys):
+    with pytest.raises(SystemExit):
+        accuracy.parse_args(["--doc-sents", "0"])
+    assert "--doc-sents must be at least 1, got 0" in capsys.readouterr().err
+
+
 def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
     args = accuracy.parse_args(
         ["--suite", "accuracy_ablation", "--vectors", str(tmp_path / "vectors")]

@@ -109,6 +109,9 @@ def test_join_docs_keeps_entities_and_sentence_starts(nlp):
     assert [len(doc) for doc in joined] == [4, 2]
     assert [[t.is_sent_start for t in doc] for doc in joined][0] == [True, None, True, None]
     assert ents_of(joined[0]) == [("Paris", "geo"), ("Paris", "geo")]
+    assert next(join_docs(docs[:1], 1)) is docs[0]
+    with pytest.raises(ValueError, match="n_docs must be at least 1, got 0"):
+        next(join_docs(docs, 0))
 
 
 def test_shuffle_draws_new_docs_in_each_read(nlp, sentences_path):
