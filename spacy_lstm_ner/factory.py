@@ -3,9 +3,25 @@
 from typing import Callable, Optional
 
 from spacy.language import Language
-from thinc.api import Model
+from thinc.api import Config, Model
 
-from .pipe import DEFAULT_MODEL, LSTMEntityRecognizer
+from .pipe import LSTMEntityRecognizer
+
+default_model_config = """
+[model]
+@architectures = "spacy_lstm_ner.BiLSTMTagger.v1"
+hidden_width = 64
+depth = 1
+bidirectional = true
+dropout = 0.2
+
+[model.embed]
+@architectures = "spacy_lstm_ner.FeatureEmbed.v1"
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+widths = [64, 16, 32, 16]
+rows = [5000, 1000, 2500, 2500]
+"""
+DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
 
 
 @Language.factory(

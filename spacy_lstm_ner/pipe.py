@@ -11,7 +11,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import minibatch
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, set_dropout_rate
+from thinc.api import Model, set_dropout_rate
 
 from .architectures import check_static_vectors
 from .calibration import fit_entity_temperature
@@ -24,22 +24,6 @@ from .losses import InfeasibleGold
 from .resize import forget_resized_state, resize_tags, resized_layers
 from .serialization import CheckedLoading
 from .tags import batch_entity_offsets, tag_names, validate_scheme
-
-default_model_config = """
-[model]
-@architectures = "spacy_lstm_ner.BiLSTMTagger.v1"
-hidden_width = 64
-depth = 1
-bidirectional = true
-dropout = 0.2
-
-[model.embed]
-@architectures = "spacy_lstm_ner.FeatureEmbed.v1"
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-widths = [64, 16, 32, 16]
-rows = [5000, 1000, 2500, 2500]
-"""
-DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
 
 
 class Predictions(NamedTuple):
