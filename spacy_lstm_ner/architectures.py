@@ -28,10 +28,10 @@ from .layers import (
 @registry.architectures("spacy_lstm_ner.BiLSTMTagger.v1")
 def build_bilstm_tagger(
     embed: Model[List[Doc], List[Floats2d]],
-    hidden_width: int = 128,
+    hidden_width: int = 64,
     depth: int = 1,
     bidirectional: bool = True,
-    dropout: float = 0.0,
+    dropout: float = 0.2,
     chunk_size: int = 32,
     window: int = 4096,
     nO: Optional[int] = None,
@@ -39,6 +39,9 @@ def build_bilstm_tagger(
     variational_dropout: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Log-probabilities over the tag set for every token of every doc.
+
+    The defaults are the model of configs/bilstm.cfg, which is also the model
+    `add_pipe("lstm_ner")` builds (factory.py), but for inference_dtype.
 
     embed: any layer giving one vector per token, e.g. spacy.MultiHashEmbed.v2
         or a spacy.Tok2VecListener.v1 that shares a tok2vec component.
@@ -57,7 +60,9 @@ def build_bilstm_tagger(
         predict in: "float32", "bfloat16" (about 1.7x faster LSTM on CPUs with
         AVX-512 or AMX, the same entities but for a rare few), or "auto":
         bfloat16 where the CPU runs it natively, float32 elsewhere and on GPU.
-        The tag scores are float32; training always runs in float32.
+        The tag scores are float32; training always runs in float32. The
+        default stays float32, the same scores on every CPU, which is also
+        what pipelines saved before the setting existed predict in.
     variational_dropout: drop the same units of a sequence at every step
         (on the LSTM's input, between its layers and on its output) instead
         of each value on its own.
@@ -81,10 +86,10 @@ def build_bilstm_tagger(
 @registry.architectures("spacy_lstm_ner.BiLSTMCRFTagger.v2")
 def build_bilstm_crf_tagger(
     embed: Model[List[Doc], List[Floats2d]],
-    hidden_width: int = 128,
+    hidden_width: int = 200,
     depth: int = 1,
     bidirectional: bool = True,
-    dropout: float = 0.0,
+    dropout: float = 0.5,
     chunk_size: int = 32,
     window: int = 4096,
     nO: Optional[int] = None,
@@ -95,7 +100,8 @@ def build_bilstm_crf_tagger(
     CRF on top: the model outputs a `CRFOutput`, the emissions together with
     the `crf` layer's learned start, transition and end scores, which lstm_ner
     trains with the CRF likelihood and decodes with Viterbi.
-    Settings as for spacy_lstm_ner.BiLSTMTagger.v1."""
+    Settings as for spacy_lstm_ner.BiLSTMTagger.v1; the defaults of
+    hidden_width and dropout are those of configs/bilstm_crf.cfg."""
     lstm = _build_lstm(
         embed,
         hidden_width,
@@ -113,7 +119,8 @@ def build_bilstm_crf_tagger(
 
 
 # v1 pipelines share the v2 model's weights layer for layer: v1 builds the same
-# model, so that pipelines saved with it load unchanged. New configs name v2.
+# model, so that pipelines saved with it load unchanged (their config names the
+# hidden_width and dropout they were built with). New configs name v2.
 registry.architectures("spacy_lstm_ner.BiLSTMCRFTagger.v1")(build_bilstm_crf_tagger)
 
 

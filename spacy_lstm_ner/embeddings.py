@@ -51,7 +51,8 @@ def build_feature_embed(
     include_static_vectors: bool = False,
     vectors_width: int = 64,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """One hashed embedding per token attribute, concatenated.
+    """One hashed embedding per token attribute, concatenated; the defaults
+    are configs/bilstm.cfg's embedding.
 
     Unlike spacy.MultiHashEmbed.v2 there is no Maxout layer mixing the
     features: the LSTM's input projection mixes them anyway, so the mixing
@@ -81,9 +82,9 @@ def build_feature_embed(
 
 @registry.architectures("spacy_lstm_ner.FeatureEmbed.v2")
 def build_feature_embed_v2(
-    attrs: Sequence[str] = ("NORM", "PREFIX", "SUFFIX", "SHAPE"),
-    widths: Sequence[int] = (64, 16, 32, 16),
-    rows: Sequence[int] = (20000, 2000, 5000, 1000),
+    attrs: Sequence[str] = ("NORM", "SHAPE"),
+    widths: Sequence[int] = (64, 16),
+    rows: Sequence[int] = (20000, 1000),
     char_cnn_width: int = 50,
     char_width: int = 25,
     char_window: int = 3,
@@ -98,6 +99,13 @@ def build_feature_embed_v2(
     """One hashed embedding per token attribute, a character CNN over the
     whole word and the word's static vector, concatenated and layer-normed.
 
+    The defaults are configs/bilstm_crf.cfg's embedding but for three settings
+    left off: include_static_vectors (it needs a vectors table),
+    word_dropout_alpha (it needs the word counts lstm_ner makes at initialize)
+    and vectors_dropout (null, as pipelines saved before the setting had it).
+    attrs: no PREFIX or SUFFIX by default: word dropout cannot hide them, and
+        with the shape they let the tagger learn the names training saw
+        instead of learning from context (docs/ablation.md).
     char_cnn_width: filters of the character CNN (0: no characters), over
         bytes embedded in char_width dimensions, char_window bytes at a time;
         words longer than max_bytes bytes are read by their first and last

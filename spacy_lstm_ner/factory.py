@@ -7,6 +7,9 @@ from thinc.api import Config, Model
 
 from .pipe import LSTMEntityRecognizer
 
+# The model of configs/bilstm.cfg, every value named: the architectures'
+# defaults are the same (tests/test_defaults.py holds the three together). The
+# one difference: the config predicts with inference_dtype = "auto", as it says.
 default_model_config = """
 [model]
 @architectures = "spacy_lstm_ner.BiLSTMTagger.v1"
@@ -14,12 +17,21 @@ hidden_width = 64
 depth = 1
 bidirectional = true
 dropout = 0.2
+variational_dropout = false
+chunk_size = 32
+window = 4096
+nO = null
+inference_dtype = "float32"
 
 [model.embed]
 @architectures = "spacy_lstm_ner.FeatureEmbed.v1"
 attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
 widths = [64, 16, 32, 16]
 rows = [5000, 1000, 2500, 2500]
+chars = 0
+char_width = 16
+include_static_vectors = false
+vectors_width = 64
 """
 DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
 

@@ -1,4 +1,5 @@
-"""The BiLSTMTagger architecture: shapes, padding-invariance, configuration errors."""
+"""The BiLSTMTagger architecture: shapes, padding-invariance, configuration errors;
+the embeddings that feed it are tested in test_embeddings.py."""
 
 import numpy
 import pytest
@@ -139,136 +140,11 @@ def test_shares_a_tok2vec_through_a_listener():
     ]
 
 
-def test_word_embed_is_a_plain_lookup_of_known_width():
-    embed = registry.resolve(
-        Config({"e": {"@architectures": "spacy_lstm_ner.WordEmbed.v1", "width": 12, "rows": 50}})
-    )["e"]
-    nlp = spacy.blank("en")
-    embed.initialize()
-    (vectors,) = embed.predict([nlp.make_doc("the cat the")])
-    assert vectors.shape == (3, 12)
-    numpy.testing.assert_array_equal(vectors[0], vectors[2])
-
-
-@pytest.mark.parametrize("setting,value", [("width", 0), ("rows", -1), ("attr", "FOO")])
-def test_bad_word_embed_settings_fail_at_construction(setting, value):
-    embed = {"@architectures": "spacy_lstm_ner.WordEmbed.v1", setting: value}
-    nlp = spacy.blank("en")
-    with pytest.raises(ValueError, match=f"WordEmbed {setting}.*{value}"):
-        nlp.add_pipe("lstm_ner", config={"model": small_model_config(embed=embed)})
-
-
-def test_feature_embed_concatenates_one_lookup_per_attr():
-    embed = registry.resolve(
-        Config(
-            {
-                "e": {
-                    "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
-                    "attrs": ["NORM", "SHAPE"],
-                    "widths": [6, 4],
-                    "rows": [50, 20],
-                }
-            }
-        )
-    )["e"]
-    nlp = spacy.blank("en")
-    embed.initialize()
-    docs = [nlp.make_doc("the Cat cat")]
-    (vectors,) = embed.predict(docs)
-    assert vectors.shape == (3, 10) and embed.get_dim("nO") == 10
-    numpy.testing.assert_allclose(vectors.mean(axis=1), 0.0, atol=1e-5)
-    (features,) = embed.layers[0].predict(docs)
-    numpy.testing.assert_array_equal(features[1, :6], features[2, :6])
-    assert not numpy.array_equal(features[1, 6:], features[2, 6:])
-
-
-@pytest.mark.parametrize(
-    "setting,value,message",
-    [
-        ("attrs", ["NORM", "FOO"], "FeatureEmbed attr 'FOO'"),
-        ("widths", [8, 0], "FeatureEmbed widths.*0"),
-        ("rows", [-5, 10], "FeatureEmbed rows.*-5"),
-        ("widths", [8], "FeatureEmbed widths must have one entry per attr"),
-        ("attrs", [], "FeatureEmbed attrs must name"),
-    ],
-)
-def test_bad_feature_embed_settings_fail_at_construction(setting, value, message):
-    embed = {
-        "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
-        "attrs": ["NORM", "SHAPE"],
-        "widths": [8, 8],
-        "rows": [100, 100],
-        setting: value,
-    }
-    nlp = spacy.blank("en")
-    with pytest.raises(ValueError, match=message):
-        nlp.add_pipe("lstm_ner", config={"model": small_model_config(embed=embed)})
-
-
 def test_unknown_multihashembed_attr_fails_at_construction():
     embed = dict(small_model_config()["embed"], attrs=["NORM", "PREFX", "SUFFIX", "SHAPE"])
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="BiLSTMTagger embed attrs: 'PREFX'"):
         nlp.add_pipe("lstm_ner", config={"model": small_model_config(embed=embed)})
-
-
-def test_feature_embed_adds_character_vectors():
-    embed = registry.resolve(
-        Config(
-            {
-                "e": {
-                    "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
-                    "attrs": ["NORM"],
-                    "widths": [6],
-                    "rows": [50],
-                    "chars": 4,
-                    "char_width": 3,
-                }
-            }
-        )
-    )["e"]
-    nlp = spacy.blank("en")
-    embed.initialize()
-    docs = [nlp.make_doc("Paris Paris Parks")]
-    (vectors,) = embed.predict(docs)
-    assert vectors.shape == (3, 6 + 4 * 3) and embed.get_dim("nO") == 18
-    (features,), backprop = embed.layers[0].begin_update(docs)
-    numpy.testing.assert_array_equal(features[0], features[1])
-    numpy.testing.assert_array_equal(features[0, 6:12], features[2, 6:12])
-    assert not numpy.array_equal(features[0, 12:], features[2, 12:])
-    backprop([numpy.ones_like(features)])
-    (chars,) = [layer for layer in embed.walk() if layer.name == "character_embed"]
-    assert chars.get_grad("E").sum() == 3 * 4 * 3
-
-
-@pytest.mark.parametrize("setting,value", [("chars", 3), ("chars", -2), ("char_width", 0)])
-def test_bad_character_settings_fail_at_construction(setting, value):
-    embed = {
-        "@architectures": "spacy_lstm_ner.FeatureEmbed.v1",
-        "attrs": ["NORM"],
-        "widths": [8],
-        "rows": [100],
-        "chars": 4,
-        setting: value,
-    }
-    nlp = spacy.blank("en")
-    with pytest.raises(ValueError, match=f"FeatureEmbed {setting}.*{value}"):
-        nlp.add_pipe("lstm_ner", config={"model": small_model_config(embed=embed)})
-
-
-def test_spacys_character_embed_feeds_the_tagger():
-    embed = {
-        "@architectures": "spacy.CharacterEmbed.v2",
-        "width": 16,
-        "rows": 500,
-        "nM": 8,
-        "nC": 4,
-        "include_static_vectors": False,
-    }
-    nlp = spacy.blank("en")
-    nlp.add_pipe("lstm_ner", config={"model": small_model_config(embed=embed)})
-    losses = train_pipeline(nlp, make_examples(nlp), n_iter=100)
-    assert losses[-1] < losses[0] / 10
 
 
 FEATURE_EMBED = {
