@@ -4,11 +4,14 @@ pipeline's component on a held-out corpus."""
 
 import math
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple, Union
+from typing import Callable, Dict, List, Tuple, Union
 
 import numpy
 from spacy.language import Language
 from spacy.training import Corpus, Example
+
+from .confidence import score_entities
+from .decoding import BestPaths
 
 DEFAULT_BINS = 15
 
@@ -79,16 +82,14 @@ def fit_temperature(
 
 
 def fit_entity_temperature(
-    batches: List[Tuple[List[Example], Any]],
-    entity_probabilities: Callable[[Any, float], numpy.ndarray],
+    batches: List[Tuple[List[Example], BestPaths]],
     temperature: float,
     no_entity: str,
 ) -> Dict[str, float]:
     """The temperature that minimizes the log-loss of "this predicted entity
     is right" (same start, end and label as a reference entity) over batches
-    of (examples, their best paths), whose entities' probabilities at a
-    temperature `entity_probabilities(paths, temperature)` gives; the number
-    of entities and the expected calibration error at `temperature` and at the
+    of (examples, their best paths), the entities' probabilities read off the
+    paths' potentials at each temperature tried; the number of entities and the expected calibration error at `temperature` and at the
     fitted one. Raises NothingToCalibrate, saying `no_entity`, when there is no entity."""
     correct = [
         right
@@ -109,6 +110,14 @@ def fit_entity_temperature(
         "ece_before": calibration_error(probabilities(temperature), correct),
         "ece_after": calibration_error(probabilities(fitted), correct),
     }
+
+
+def entity_probabilities(paths: BestPaths, temperature: float) -> numpy.ndarray:
+    """The probability of each entity of `paths` at `temperature`."""
+    scored = score_entities(
+        paths.potentials.scaled(temperature), paths.tag_ids, paths.entities, paths.tagset
+    )
+    return numpy.concatenate([doc_scored.scores for doc_scored in scored])
 
 
 def are_references(example: Example, spans: List[Tuple[int, int, str]]) -> List[bool]:

@@ -8,101 +8,34 @@ there, read off the forward and backward log-scores of the lattice."""
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
-from thinc.backends import get_array_ops
 
-from .lattice import (
-    NEVER,
-    ChainScores,
-    Lattice,
-    forbid_entity_starts,
-    lattice,
-    pad_emissions,
-    restrict,
-)
-from .layers.crf import CRFOutput
-from .tags import placeholder_tags, transition_mask
+from .lattice import Lattice, lattice
+from .potentials import NEVER, Potentials
+from .tagset import Entity, TagSet
 
 
 class ScoredSpans(NamedTuple):
     """One doc's scored spans: (start, end, label) token offsets and probabilities."""
 
-    offsets: List[Tuple[int, int, str]]
+    offsets: List[Entity]
     scores: numpy.ndarray  # float64, aligned with `offsets`
 
 
-class Weights(NamedTuple):
-    """The scores of a batch's tag paths, as a CRF's: a path weighs the exp of
-    the sum of its start, emission, transition and end scores."""
-
-    emissions: numpy.ndarray  # (n_docs, n_steps, n_tags) float32, 0 after each doc's end
-    lengths: numpy.ndarray  # (n_docs,) tokens per doc
-    chain: ChainScores  # forbidden moves at NEVER
-
-
-def crf_weights(
-    output: CRFOutput, scheme: str, no_entity_start: Sequence[numpy.ndarray], temperature: float
-) -> Weights:
-    """The CRF's emissions and chain scores divided by `temperature`."""
-    ops = get_array_ops(output.chain.transitions)
-    learned = [ops.to_numpy(values).astype("float64") / temperature for values in output.chain]
-    tags = placeholder_tags(len(learned[0]), scheme)
-    chain = restrict(*learned, *transition_mask(tags, scheme))
-    return Weights(
-        *_emission_weights(output.emissions, scheme, no_entity_start, temperature), chain
-    )
-
-
-def softmax_weights(
-    log_probs: Sequence, scheme: str, no_entity_start: Sequence[numpy.ndarray], temperature: float
-) -> Weights:
-    """Per-token log-probabilities divided by `temperature` as emissions, with
-    a chain that only forbids what `scheme` forbids."""
-    emissions, lengths = _emission_weights(log_probs, scheme, no_entity_start, temperature)
-    n_tags = emissions.shape[2]
-    zeros = numpy.zeros((n_tags,))
-    chain = restrict(
-        zeros,
-        numpy.zeros((n_tags, n_tags)),
-        zeros,
-        *transition_mask(placeholder_tags(n_tags, scheme), scheme),
-    )
-    return Weights(emissions, lengths, chain)
-
-
-def _emission_weights(
-    scores: Sequence, scheme: str, no_entity_start: Sequence[numpy.ndarray], temperature: float
-) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """Per-doc (n_tokens, n_tags) scores on any device, padded into one float32
-    numpy array (the model's own precision) and divided by `temperature`, with every tag that opens an
-    entity at NEVER on the tokens where `no_entity_start[i]` is True; the lengths."""
-    ops = get_array_ops(scores[0])
-    lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
-    padded = pad_emissions([ops.to_numpy(doc_scores) for doc_scores in scores], dtype="float32")
-    padded /= temperature
-    closed = pad_emissions([doc_tokens[:, None] for doc_tokens in no_entity_start], dtype="bool")[
-        :, :, 0
-    ]
-    return forbid_entity_starts(padded, closed, scheme), lengths
-
-
 def score_entities(
-    weights: Weights,
+    potentials: Potentials,
     paths: Sequence[numpy.ndarray],
-    predicted: Sequence[List[Tuple[int, int, str]]],
-    tags: Tuple[str, ...],
-    scheme: str,
+    predicted: Sequence[List[Entity]],
+    tagset: TagSet,
     threshold: Optional[float] = None,
 ) -> List[ScoredSpans]:
     """The probability of each entity that each doc's tag path spells (the
-    `predicted` offsets, from `entity_offsets`), and, with a `threshold`, of
+    `predicted` offsets, from `TagSet.entities`), and, with a `threshold`, of
     every other span whose probability reaches it."""
-    padded, lengths, chain = weights
+    padded, lengths, chain = potentials.padded(), potentials.lengths, potentials.chain
     entities = _flat_entities(predicted)
     keep = _entity_bounds(*entities, lengths) if threshold is None else None
     scores = lattice(padded, lengths, chain, dtype="float32", keep=keep)
-    log_probs = _path_entity_log_probs(
-        padded, lengths, scores, chain, paths, entities, tags, scheme
-    )
+    log_probs = _path_entity_log_probs(padded, lengths, scores, chain, paths, entities, tagset)
     bounds = numpy.cumsum([0] + [len(offsets) for offsets in predicted]).tolist()
     if threshold is None:
         probs = _probability(log_probs)
@@ -116,7 +49,7 @@ def score_entities(
         for doc_offsets, doc_log_probs in zip(predicted, log_probs)
     ]
     for i, offsets, log_prob in _spans_above(
-        padded, lengths, scores, chain, tags, scheme, numpy.log(threshold)
+        padded, lengths, scores, chain, tagset, numpy.log(threshold)
     ):
         found[i].setdefault(offsets, log_prob)
     result = []
@@ -146,7 +79,7 @@ def _entity_bounds(doc, start, last, lengths) -> Tuple[numpy.ndarray, numpy.ndar
 
 
 def _path_entity_log_probs(
-    padded, lengths, scores: Lattice, chain, paths, entities, tags, scheme
+    padded, lengths, scores: Lattice, chain, paths, entities, tagset: TagSet
 ) -> numpy.ndarray:
     """Log-probability of each entity of the docs' paths (`entities`, all
     docs' together, from `_flat_entities`): the forward score of
@@ -169,10 +102,10 @@ def _path_entity_log_probs(
         - running[doc, start]
         - scores.log_z[doc]
     )
-    if scheme == "BILUO":
+    if tagset.scheme == "BILUO":
         log_prob += scores.beta(doc, end, last)
     else:
-        inside = _inside_tags(tags)[first]
+        inside = tagset.inside[first]
         log_prob += _iob_close(padded, lengths, scores, chain, doc, end, last, inside)
     return log_prob
 
@@ -191,26 +124,19 @@ def _iob_close(
     return numpy.where(at_end, chain.end[tag], closed)
 
 
-def _inside_tags(tags: Tuple[str, ...]) -> numpy.ndarray:
-    """For each tag id, the id of the I tag of its label (0 for O)."""
-    index = {tag: i for i, tag in enumerate(tags)}
-    return numpy.array([index.get(f"I-{tag.split('-', 1)[-1]}", 0) for tag in tags])
-
-
-def _spans_above(padded, lengths, scores: Lattice, chain, tags, scheme, log_threshold):
+def _spans_above(padded, lengths, scores: Lattice, chain, tagset: TagSet, log_threshold):
     """(doc, (start, end, label), log-probability) of every span whose
     probability reaches exp(log_threshold): every start and label at once,
     growing the spans a token at a time while their prefix's probability, a
     bound on theirs, still reaches it."""
-    index = {tag: i for i, tag in enumerate(tags)}
-    labels = sorted({tag.split("-", 1)[1] for tag in tags if tag != "O"})
-    b, i_ = (numpy.array([index[f"{p}-{label}"] for label in labels]) for p in "BI")
+    labels, scheme = tagset.labels, tagset.scheme
+    b, i_ = tagset.ids("B"), tagset.ids("I")
     doc, start = numpy.nonzero(numpy.arange(padded.shape[1])[None, :] < lengths[:, None])
     doc, start = numpy.repeat(doc, len(labels)), numpy.repeat(start, len(labels))
     label = numpy.tile(numpy.arange(len(labels)), len(doc) // max(len(labels), 1))
     log_z = scores.log_z[doc]
     if scheme == "BILUO":
-        u, last = (numpy.array([index[f"{p}-{name}"] for name in labels]) for p in "UL")
+        u, last = tagset.ids("U"), tagset.ids("L")
         yield from _found(
             doc,
             start,

@@ -1,58 +1,50 @@
-"""Constrained Viterbi decoding of per-token tag scores, batched over docs."""
+"""Constrained Viterbi decoding of a batch's potentials."""
 
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy
-from thinc.backends import get_array_ops
 
-from .lattice import NEVER, ChainScores, forbid_entity_starts, restrict_to_scheme
-from .layers.crf import CRFOutput
-from .tags import placeholder_tags, transition_mask
+from .potentials import NEVER, Potentials
+from .tagset import Entity, TagSet
 
 
 class BestPaths(NamedTuple):
-    """The model's scores for a batch and the best valid tag path of each doc,
-    over the tags it may predict: a label added after training is left out
+    """A batch's potentials and the best valid tag path of each doc, over the
+    tags the component may predict: a label added after training is left out
     until an update has shown it an example."""
 
-    scores: object  # the model's output, over `tags`
-    spaces: List[numpy.ndarray]  # which tokens are whitespace, per doc
-    tag_ids: List[numpy.ndarray]  # indices into `tags`
-    entities: List[List[Tuple[int, int, str]]]
-    tags: Tuple[str, ...]
-    tag_index: Optional[
-        numpy.ndarray
-    ]  # each of `tags`' index in the component's tags; None: the same
+    potentials: Potentials  # over `tagset`'s tags, temperature 1
+    tag_ids: List[numpy.ndarray]  # indices into `tagset.tags`
+    entities: List[List[Entity]]
+    tagset: TagSet
+    tag_index: Optional[numpy.ndarray]  # each tag's id in the component's tags; None: the same
 
 
-def softmax_decode(
-    log_probs: Sequence[numpy.ndarray], scheme: str, no_entity_start: Sequence[numpy.ndarray]
-) -> List[numpy.ndarray]:
-    """Tag ids of the most probable valid tag sequence of each doc under its
-    per-token log-probabilities, with no entity opening on a token where
-    `no_entity_start[i]` is True. Where a doc's per-token best tags make a
-    valid sequence, they are that sequence: Viterbi runs on the other docs."""
-    if not log_probs:
+def best_paths(potentials: Potentials) -> List[numpy.ndarray]:
+    """The tag ids of each doc's highest-scoring path among those the chain
+    allows. Where every allowed move scores 0 (the softmax head) and a doc's
+    per-token best tags make an allowed path, they are that path: Viterbi runs
+    on the other docs only."""
+    lengths = potentials.lengths
+    if not len(lengths):
         return []
-    flat, lengths = _decodable_flat(log_probs, scheme, no_entity_start)
-    start, allowed, end = transition_mask(placeholder_tags(flat.shape[1], scheme), scheme)
-    best = flat.argmax(axis=1)
-    paths, scores = _per_doc(best, lengths), _per_doc(flat, lengths)
-    invalid = numpy.flatnonzero(~_valid_paths(best, lengths, start, allowed, end)).tolist()
-    for i, path in zip(invalid, viterbi_decode([scores[i] for i in invalid], start, allowed, end)):
+    if not potentials.per_token:
+        return viterbi(potentials)
+    best = potentials.emissions.argmax(axis=1)
+    bounds = numpy.cumsum(lengths).tolist()
+    paths = [best[stop - length : stop] for stop, length in zip(bounds, lengths.tolist())]
+    invalid = numpy.flatnonzero(~_allowed_paths(best, lengths, potentials))
+    for i, path in zip(invalid.tolist(), viterbi(potentials.select(invalid))):
         paths[i] = path
     return paths
 
 
-def _valid_paths(
-    flat: numpy.ndarray,
-    lengths: numpy.ndarray,
-    start: numpy.ndarray,
-    allowed: numpy.ndarray,
-    end: numpy.ndarray,
+def _allowed_paths(
+    flat: numpy.ndarray, lengths: numpy.ndarray, potentials: Potentials
 ) -> numpy.ndarray:
-    """Which docs' paths, concatenated in `flat`, the masks allow (see
-    `viterbi_decode`); an empty doc's path is valid."""
+    """Which docs' paths, concatenated in `flat`, the chain allows; an empty
+    doc's path is allowed."""
+    start, allowed, end = potentials.allowed()
     bounds = numpy.cumsum(lengths)
     firsts, lasts = (bounds - lengths)[lengths > 0], bounds[lengths > 0] - 1
     moves = allowed[flat[:-1], flat[1:]]
@@ -64,57 +56,23 @@ def _valid_paths(
     return valid
 
 
-def decodable_scores(
-    scores: Sequence, scheme: str, no_entity_start: Sequence[numpy.ndarray]
-) -> List[numpy.ndarray]:
-    """float32 numpy copies of non-empty per-doc (n_tokens, n_tags) scores, on
-    any device, with every tag that opens an entity ruled out on the tokens
-    where `no_entity_start[i]` is True."""
-    return _per_doc(*_decodable_flat(scores, scheme, no_entity_start))
+def viterbi(potentials: Potentials) -> List[numpy.ndarray]:
+    """The best path of every doc under the potentials, in float32. Under a
+    per-token chain, each tag's best predecessor is the best of the tags that
+    may precede it; under a learned one, of every tag plus the move's score."""
+    start, transitions, end = (values.astype("float32") for values in potentials.chain)
+    step = (
+        _masked_step(potentials.allowed().transitions)
+        if potentials.per_token
+        else _chain_step(transitions)
+    )
+    return _decode(potentials, start, end, step)
 
 
-def _per_doc(flat: numpy.ndarray, lengths: numpy.ndarray) -> List[numpy.ndarray]:
-    """Views of `flat`, the docs' rows concatenated, one per doc."""
-    bounds = numpy.cumsum(lengths).tolist()
-    return [flat[stop - length : stop] for stop, length in zip(bounds, lengths.tolist())]
-
-
-def _decodable_flat(
-    scores: Sequence, scheme: str, no_entity_start: Sequence[numpy.ndarray]
-) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """`decodable_scores` concatenated into one array, and the docs' lengths."""
-    ops = get_array_ops(scores[0])
-    lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
-    flat = ops.to_numpy(ops.xp.concatenate(list(scores))).astype(
-        "float32", copy=False
-    )  # a new array
-    return forbid_entity_starts(flat, numpy.concatenate(no_entity_start), scheme), lengths
-
-
-def crf_decode(
-    output: CRFOutput, scheme: str, no_entity_start: Sequence[numpy.ndarray]
-) -> List[numpy.ndarray]:
-    """Tag ids of the best valid tag sequence of each doc under the CRF, with
-    no entity opening on a token where `no_entity_start[i]` is True."""
-    if not output.emissions:
-        return []
-    emissions = decodable_scores(output.emissions, scheme, no_entity_start)
-    return crf_viterbi_decode(emissions, restrict_to_scheme(output.chain, scheme))
-
-
-def viterbi_decode(
-    scores: Sequence[numpy.ndarray],
-    start: numpy.ndarray,
-    allowed: numpy.ndarray,
-    end: numpy.ndarray,
-) -> List[numpy.ndarray]:
-    """Best tag sequence for each (n_tokens, n_tags) score matrix among the
-    sequences the masks allow: `start[j]` may open a doc, `allowed[i, j]`
-    may follow tag i, `end[j]` may close a doc. Scores add up along a path, so
-    log-probabilities give the most probable valid sequence."""
+def _masked_step(allowed: numpy.ndarray) -> Callable:
     never = numpy.float32(NEVER)
     predecessors, group_of = _predecessor_groups(allowed)
-    groups, n_tags = numpy.arange(len(predecessors)), len(start)
+    groups, n_tags = numpy.arange(len(predecessors)), allowed.shape[0]
 
     def step(best: numpy.ndarray, backpointers: numpy.ndarray) -> numpy.ndarray:
         extended = numpy.empty((len(best), n_tags + 1), dtype=best.dtype)
@@ -123,19 +81,10 @@ def viterbi_decode(
         backpointers[:] = predecessors[groups, candidates.argmax(axis=2)][:, group_of]
         return candidates.max(axis=2)[:, group_of]
 
-    return decode_paths(
-        scores,
-        numpy.where(start, numpy.float32(0.0), never),
-        numpy.where(end, numpy.float32(0.0), never),
-        step,
-    )
+    return step
 
 
-def crf_viterbi_decode(scores: Sequence[numpy.ndarray], chain: ChainScores) -> List[numpy.ndarray]:
-    """Best tag sequence for each emission matrix under start, transition and
-    end scores (forbidden moves set to NEVER)."""
-    transitions = chain.transitions.astype("float32")
-
+def _chain_step(transitions: numpy.ndarray) -> Callable:
     def step(best: numpy.ndarray, backpointers: numpy.ndarray) -> numpy.ndarray:
         candidates = best[:, :, None] + transitions
         backpointers[:] = candidates.argmax(axis=1)
@@ -143,13 +92,13 @@ def crf_viterbi_decode(scores: Sequence[numpy.ndarray], chain: ChainScores) -> L
             :, 0
         ]
 
-    return decode_paths(scores, chain.start.astype("float32"), chain.end.astype("float32"), step)
+    return step
 
 
-def decode_paths(scores, start_scores, end_scores, step) -> List[numpy.ndarray]:
+def _decode(potentials: Potentials, start_scores, end_scores, step) -> List[numpy.ndarray]:
     """Run `step(best, backpointers)` over the docs sorted longest first, on
     the docs still going at each position, then read the paths back."""
-    lengths = numpy.array([len(doc_scores) for doc_scores in scores], dtype="int64")
+    scores, lengths = potentials.per_doc(), potentials.lengths
     n_docs, n_tags = len(scores), len(start_scores)
     n_steps = int(lengths.max(initial=0))
     if n_steps == 0:

@@ -1,13 +1,13 @@
 """Gold tags of an `Example`, aligned to its predicted tokens."""
 
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import numpy
 from spacy.attrs import ENT_IOB, IS_SPACE, ORTH, SPACY
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from .tags import from_biluo
+from .tagset import TagSet
 
 OUTSIDE = 2  # ENT_IOB of a token annotated as outside every entity
 
@@ -46,23 +46,14 @@ def _same_tokens(predicted: Doc, reference: Doc) -> bool:
     )
 
 
-def gold_tag_ids(
-    example: Example, tags: Sequence[str], scheme: str, component: str
-) -> numpy.ndarray:
-    """The id in `tags` of each predicted token's gold tag in `scheme`, -1
-    where the gold tag is missing; a gold tag not in `tags` is an error that
-    names the doc and the `component`."""
-    index = {tag: i for i, tag in enumerate(tags)}
-    gold_tags = from_biluo(aligned_biluo(example), scheme)
-    ids = numpy.full((len(gold_tags),), -1, dtype="int64")
-    for i, tag in enumerate(gold_tags):
-        if tag is None or tag == "-":
-            continue
-        if tag not in index:
-            labels = sorted({name.split("-", 1)[1] for name in tags if "-" in name})
-            raise ValueError(
-                f"Gold tag {tag!r} in the doc {example.reference.text[:60]!r} "
-                f"is not one of {component}'s labels {labels}: add the label at initialize."
-            )
-        ids[i] = index[tag]
+def gold_tag_ids(example: Example, tagset: TagSet, component: str) -> numpy.ndarray:
+    """The id in `tagset` of each predicted token's gold tag, -1 where the
+    gold tag is missing; a gold tag not in the set is an error that names the
+    doc and the `component`."""
+    ids, unknown = tagset.gold_ids(aligned_biluo(example))
+    if unknown:
+        raise ValueError(
+            f"Gold tag {unknown[0]!r} in the doc {example.reference.text[:60]!r} "
+            f"is not one of {component}'s labels {sorted(tagset.labels)}: add the label at initialize."
+        )
     return ids

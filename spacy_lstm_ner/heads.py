@@ -1,6 +1,6 @@
-"""The two output heads of the tagger. Each owns what depends on the shape of
-the model's output: its loss, its decoder, the path weights the entity
-probabilities are read from, and the output restricted to some of the tags."""
+"""The two output heads of the tagger. Each turns the model's output into one
+`Potentials` and owns the loss that fits it; decoding, entity probabilities
+and calibration read the potentials alone."""
 
 from typing import List, Sequence, Tuple, Union
 
@@ -9,38 +9,29 @@ from thinc.api import Model
 from thinc.backends import get_array_ops
 from thinc.types import Floats2d, Ints1d
 
-from .confidence import Weights, crf_weights, softmax_weights
-from .decoding import crf_decode, softmax_decode
-from .lattice import ChainScores
 from .layers.crf import CRFOutput
 from .losses import CRFLoss, TagNLL
+from .potentials import ChainScores, Potentials
+from .tagset import TagSet
 
 Scores = Union[List[Floats2d], CRFOutput]
 
 
 class SoftmaxHead:
     """Per-token log-probabilities (spacy_lstm_ner.BiLSTMTagger): the tags'
-    negative log-likelihood, constrained Viterbi, and the tag sequences
-    weighted by the product of their tokens' probabilities."""
-
-    def __init__(self, scheme: str):
-        self.scheme = scheme
-        self._loss = TagNLL()
+    negative log-likelihood; as potentials, the log-probabilities under a
+    chain that only forbids what the scheme forbids, so the tag sequences
+    weigh the product of their tokens' probabilities."""
 
     def loss(
-        self, scores: List[Floats2d], truths: Sequence[Ints1d]
+        self, scores: List[Floats2d], truths: Sequence[Ints1d], tagset: TagSet
     ) -> Tuple[List[Floats2d], float]:
-        return self._loss(scores, truths)
+        return TagNLL()(scores, truths)
 
-    def decode(
-        self, scores: List[Floats2d], no_entity_start: Sequence[numpy.ndarray]
-    ) -> List[numpy.ndarray]:
-        return softmax_decode(scores, self.scheme, no_entity_start)
-
-    def weights(
-        self, scores: List[Floats2d], no_entity_start: Sequence[numpy.ndarray], temperature: float
-    ) -> Weights:
-        return softmax_weights(scores, self.scheme, no_entity_start, temperature)
+    def potentials(
+        self, scores: List[Floats2d], tagset: TagSet, no_entity_start: Sequence[numpy.ndarray]
+    ) -> Potentials:
+        return tagset.potentials(scores, None, no_entity_start)
 
     def select_tags(self, scores: List[Floats2d], tag_index: numpy.ndarray) -> List[Floats2d]:
         """The scores of the tags at `tag_index` only. Each token's scores then
@@ -54,24 +45,17 @@ class SoftmaxHead:
 
 class CRFHead:
     """Emissions and a CRF's chain scores (spacy_lstm_ner.BiLSTMCRFTagger): the
-    CRF likelihood, Viterbi under the chain scores, and the CRF's own weights."""
+    CRF likelihood; as potentials, the emissions under the learned chain."""
 
-    def __init__(self, scheme: str):
-        self.scheme = scheme
-        self._loss = CRFLoss(scheme)
+    def loss(
+        self, scores: CRFOutput, truths: Sequence[Ints1d], tagset: TagSet
+    ) -> Tuple[CRFOutput, float]:
+        return CRFLoss(tagset)(scores, truths)
 
-    def loss(self, scores: CRFOutput, truths: Sequence[Ints1d]) -> Tuple[CRFOutput, float]:
-        return self._loss(scores, truths)
-
-    def decode(
-        self, scores: CRFOutput, no_entity_start: Sequence[numpy.ndarray]
-    ) -> List[numpy.ndarray]:
-        return crf_decode(scores, self.scheme, no_entity_start)
-
-    def weights(
-        self, scores: CRFOutput, no_entity_start: Sequence[numpy.ndarray], temperature: float
-    ) -> Weights:
-        return crf_weights(scores, self.scheme, no_entity_start, temperature)
+    def potentials(
+        self, scores: CRFOutput, tagset: TagSet, no_entity_start: Sequence[numpy.ndarray]
+    ) -> Potentials:
+        return tagset.potentials(scores.emissions, scores.chain, no_entity_start)
 
     def select_tags(self, scores: CRFOutput, tag_index: numpy.ndarray) -> CRFOutput:
         """The emissions and chain scores of the tags at `tag_index` only."""
@@ -84,6 +68,6 @@ class CRFHead:
 Head = Union[SoftmaxHead, CRFHead]
 
 
-def head_for(model: Model, scheme: str) -> Head:
+def head_for(model: Model) -> Head:
     """The head that fits `model`'s output: a CRF's if it has a `crf` layer."""
-    return CRFHead(scheme) if model.has_ref("crf") else SoftmaxHead(scheme)
+    return CRFHead() if model.has_ref("crf") else SoftmaxHead()

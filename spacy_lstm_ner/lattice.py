@@ -1,70 +1,13 @@
 """The forward-backward algorithm over linear-chain tag lattices, batched over
 docs, in float64: the log-partition, the marginals and the forward and backward
-log-scores that the CRF loss and the entity probabilities read. Scores are kept
+log-scores that the entity probabilities read. Scores are kept
 as logs; each step's sum over tags is a matrix product of rescaled exponentials."""
 
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import numpy
-from thinc.backends import get_array_ops
 
-from .tags import begin_mask, placeholder_tags, transition_mask
-
-# Stands for log(0) where a path is forbidden; finite, so forbidden paths
-# give exp(...) == 0 rather than NaN.
-NEVER = -1e30
-
-
-class ChainScores(NamedTuple):
-    """A CRF's start, transition and end scores."""
-
-    start: numpy.ndarray  # (n_tags,) score of opening a doc with each tag
-    transitions: numpy.ndarray  # (n_tags, n_tags) score of tag i → tag j
-    end: numpy.ndarray  # (n_tags,) score of closing a doc with each tag
-
-
-def restrict_to_scheme(chain: ChainScores, scheme: str) -> ChainScores:
-    """`chain` as float64 numpy arrays, with the moves `scheme` forbids set to NEVER."""
-    ops = get_array_ops(chain.transitions)
-    tags = placeholder_tags(chain.transitions.shape[0], scheme)
-    learned = [ops.to_numpy(values) for values in chain]
-    return restrict(*learned, *transition_mask(tags, scheme))
-
-
-def restrict(
-    start: numpy.ndarray,
-    transitions: numpy.ndarray,
-    end: numpy.ndarray,
-    valid_start: numpy.ndarray,
-    valid: numpy.ndarray,
-    valid_end: numpy.ndarray,
-) -> ChainScores:
-    """Learned scores as float64, with the moves the masks forbid set to NEVER."""
-    return ChainScores(
-        numpy.where(valid_start, start, NEVER).astype("float64"),
-        numpy.where(valid, transitions, NEVER).astype("float64"),
-        numpy.where(valid_end, end, NEVER).astype("float64"),
-    )
-
-
-def pad_emissions(emissions: Sequence[numpy.ndarray], dtype: str = "float64") -> numpy.ndarray:
-    """(n_docs, n_steps, n_tags) of `dtype`, zero after each doc's end."""
-    n_steps = max((len(e) for e in emissions), default=0)
-    n_tags = emissions[0].shape[1]
-    padded = numpy.zeros((len(emissions), n_steps, n_tags), dtype=dtype)
-    for i, doc_emissions in enumerate(emissions):
-        padded[i, : len(doc_emissions)] = doc_emissions
-    return padded
-
-
-def forbid_entity_starts(
-    scores: numpy.ndarray, closed: numpy.ndarray, scheme: str
-) -> numpy.ndarray:
-    """`scores` (..., n_tags), with every tag that opens an entity set to
-    NEVER where `closed` (the leading shape of `scores`) is True, in place: as
-    in spaCy's `ner`, no entity starts on a whitespace token."""
-    scores[closed[..., None] & begin_mask(placeholder_tags(scores.shape[-1], scheme))] = NEVER
-    return scores
+from .potentials import NEVER, ChainScores, Potentials
 
 
 class Marginals(NamedTuple):
@@ -286,11 +229,10 @@ def _safe_log(x: numpy.ndarray) -> numpy.ndarray:
         return numpy.maximum(numpy.log(x), NEVER)
 
 
-def forward_backward(
-    emissions: numpy.ndarray, lengths: numpy.ndarray, chain: ChainScores
-) -> Marginals:
+def forward_backward(potentials: Potentials) -> Marginals:
     """Log-partition and marginals of each doc's tag sequences, from the
-    `lattice` of the padded `emissions`."""
+    `lattice` of the potentials."""
+    emissions, lengths, chain = potentials.padded().astype("float64"), *potentials[1:]
     n_docs, n_steps, n_tags = emissions.shape
     scores = lattice(emissions, lengths, chain)
     alpha, beta, log_z = scores.all_alpha(), scores.all_beta(), scores.log_z

@@ -1,21 +1,18 @@
 """The losses of the two heads, in the shape of thinc's `Loss`: the tags' negative
-log-likelihood under per-token log-probabilities, and under the CRF."""
+log-likelihood under per-token log-probabilities, and under the CRF. The CRF's
+runs in PyTorch on the model's device, its gradient by autograd."""
 
 from typing import List, Sequence, Tuple
 
 import numpy
+from thinc.api import torch2xp, xp2torch
 from thinc.backends import get_array_ops
 from thinc.loss import Loss
 from thinc.types import Floats2d, Ints1d
 
-from .lattice import (
-    NEVER,
-    ChainScores,
-    forward_backward,
-    pad_emissions,
-    restrict_to_scheme,
-)
 from .layers.crf import CRFOutput
+from .potentials import NEVER, ChainScores
+from .tagset import TagSet
 
 
 class TagNLL(Loss):
@@ -59,48 +56,49 @@ class InfeasibleGold(ValueError):
 
 class CRFLoss(Loss):
     """Negative log-likelihood of the gold tags under the CRF, per annotated
-    token of the batch. truths[i][t] is the gold tag id of token t of doc i,
+    token of the batch: log Z of all paths less log Z of the paths that agree
+    with the gold tags. truths[i][t] is the gold tag id of token t of doc i,
     or -1 where it is missing: there every tag stays open, so missing tokens
-    are summed out. Moves that `scheme` forbids have no weight."""
+    are summed out. Moves that the tag set's scheme forbids have no weight."""
 
-    def __init__(self, scheme: str):
-        self.scheme = scheme
+    def __init__(self, tagset: TagSet):
+        self.tagset = tagset
 
     def __call__(self, guesses: CRFOutput, truths: Sequence[Ints1d]) -> Tuple[CRFOutput, float]:
+        import torch
+
         ops = get_array_ops(guesses.chain.transitions)
-        emissions = [ops.to_numpy(e) for e in guesses.emissions]
-        d_emissions = [numpy.zeros(e.shape, dtype="float32") for e in emissions]
-        d_chain = {
-            name: numpy.zeros(values.shape)
-            for name, values in zip(ChainScores._fields, guesses.chain)
-        }
-        n_annotated = int(sum((gold >= 0).sum() for gold in truths))
-        loss = 0.0
-        tagged = [i for i, gold in enumerate(truths) if (gold >= 0).any()]
-        if n_annotated:
-            chain = restrict_to_scheme(guesses.chain, self.scheme)
-            padded = pad_emissions([emissions[i] for i in tagged])
-            lengths = numpy.array([len(emissions[i]) for i in tagged])
-            free = forward_backward(padded, lengths, chain)
-            clamped = forward_backward(
-                clamp_to_gold(padded, [truths[i] for i in tagged]), lengths, chain
-            )
-            infeasible = numpy.flatnonzero(clamped.log_z < NEVER / 2)
-            if len(infeasible):
-                raise InfeasibleGold(tagged[infeasible[0]], self.scheme)
-            loss = float((free.log_z - clamped.log_z).sum()) / n_annotated
-            for row, i in enumerate(tagged):
-                n = lengths[row]
-                d_emissions[i][:] = (free.tags[row, :n] - clamped.tags[row, :n]) / n_annotated
-            for name in ChainScores._fields:
-                d_chain[name] = (getattr(free, name) - getattr(clamped, name)) / n_annotated
-        gradient = CRFOutput(
-            [ops.asarray2f(d) for d in d_emissions],
-            ChainScores(
-                *(ops.asarray(d_chain[name], dtype="float32") for name in ChainScores._fields)
-            ),
+        d_emissions = [ops.alloc2f(*e.shape) for e in guesses.emissions]
+        tagged = [i for i, gold in enumerate(truths) if (numpy.asarray(gold) >= 0).any()]
+        n_annotated = int(sum((numpy.asarray(gold) >= 0).sum() for gold in truths))
+        if not n_annotated:
+            return CRFOutput(d_emissions, ChainScores(*map(ops.alloc_f, _shapes(guesses)))), 0.0
+        lengths = [len(guesses.emissions[i]) for i in tagged]
+        emissions = xp2torch(ops.pad([guesses.emissions[i] for i in tagged]), requires_grad=True)
+        chain = [xp2torch(values, requires_grad=True) for values in guesses.chain]
+        device = emissions.device
+        masks = [torch.as_tensor(valid, device=device) for valid in self.tagset.mask]
+        gold = torch.full(emissions.shape[:2], -1, dtype=torch.int64, device=device)
+        for row, i in enumerate(tagged):
+            gold[row, : lengths[row]] = torch.as_tensor(numpy.asarray(truths[i]), device=device)
+        log_z, paths_left = log_partitions(
+            emissions.double(),
+            torch.as_tensor(lengths, device=device),
+            [values.double() for values in chain],
+            masks,
+            gold,
         )
-        return gradient, loss
+        if not bool(paths_left.all()):
+            infeasible = int(torch.nonzero(~paths_left)[0, 0]) - len(tagged)
+            raise InfeasibleGold(tagged[infeasible], self.tagset.scheme)
+        free, clamped = log_z.split(len(tagged))
+        loss = (free - clamped).sum() / n_annotated
+        loss.backward()
+        d_padded = torch2xp(emissions.grad)
+        for row, i in enumerate(tagged):
+            d_emissions[i][:] = d_padded[row, : lengths[row]]
+        d_chain = ChainScores(*(torch2xp(values.grad) for values in chain))
+        return CRFOutput(d_emissions, d_chain), float(loss.detach())
 
     def get_grad(self, guesses: CRFOutput, truths: Sequence[Ints1d]) -> CRFOutput:
         return self(guesses, truths)[0]
@@ -109,14 +107,41 @@ class CRFLoss(Loss):
         return self(guesses, truths)[1]
 
 
-def clamp_to_gold(emissions: numpy.ndarray, gold: List[numpy.ndarray]) -> numpy.ndarray:
-    """Emissions with every path that disagrees with a gold tag set to NEVER.
-    gold[i][t] is the tag id at token t of doc i, or -1 where it is unknown:
-    there every tag stays open, so unknown tokens are summed out."""
-    clamped = emissions.copy()
-    for i, doc_gold in enumerate(gold):
-        known = numpy.flatnonzero(doc_gold >= 0)
-        keep = clamped[i, known, doc_gold[known]]
-        clamped[i, known] = NEVER
-        clamped[i, known, doc_gold[known]] = keep
-    return clamped
+def _shapes(output: CRFOutput) -> List[tuple]:
+    return [values.shape for values in output.chain]
+
+
+def log_partitions(emissions, lengths, chain, masks, gold):
+    """The log-partition of each doc's paths, then of its paths that agree with
+    `gold` (-1: any tag), as one (2 * n_docs,) tensor, and whether each of
+    those has a path at all. `emissions` (n_docs, n_steps, n_tags) is padded;
+    `chain` the learned (start, transitions, end) scores, `masks` the scheme's
+    allowed moves. The sums run in probability space: each step is one matrix
+    product, rescaled to sum to one, the logs of the scales added on the side."""
+    import torch
+
+    n_docs, n_steps, n_tags = emissions.shape
+    agrees = (gold[..., None] < 0) | (gold[..., None] == torch.arange(n_tags, device=gold.device))
+    scores = torch.cat([emissions, emissions.masked_fill(~agrees, NEVER)])
+    lengths = torch.cat([lengths, lengths])
+    peaks = scores.max(dim=2).values
+    weights = torch.exp(scores - peaks[..., None])
+    start, moves, end = (
+        torch.exp(values.masked_fill(~valid, NEVER)) for values, valid in zip(chain, masks)
+    )
+    live = torch.arange(n_steps, device=lengths.device)[None, :] < lengths[:, None]
+    tiny = torch.finfo(scores.dtype).tiny
+    current = start * weights[:, 0]
+    sums = [current.sum(dim=1)]
+    current = current / sums[0].clamp_min(tiny)[:, None]
+    for t in range(1, n_steps):
+        stepped = (current @ moves) * weights[:, t]
+        total = stepped.sum(dim=1)
+        sums.append(torch.where(live[:, t], total, torch.ones_like(total)))
+        stepped = stepped / total.clamp_min(tiny)[:, None]
+        current = torch.where(live[:, t, None], stepped, current)
+    sums.append(current @ end)
+    sums = torch.stack(sums)
+    paths_left = (sums > 0).all(dim=0)
+    log_z = torch.log(sums.clamp_min(tiny)).sum(dim=0) + (peaks * live).sum(dim=1)
+    return log_z, paths_left

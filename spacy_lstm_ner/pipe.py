@@ -16,14 +16,14 @@ from thinc.api import Model, set_dropout_rate
 from .architectures import check_static_vectors
 from .calibration import fit_entity_temperature
 from .confidence import ScoredSpans, score_entities
-from .decoding import BestPaths
+from .decoding import BestPaths, best_paths
 from .gold import gold_tag_ids
 from .heads import head_for
 from .layers import count_words
 from .losses import InfeasibleGold
 from .resize import forget_resized_state, resize_tags, resized_layers
 from .serialization import CheckedLoading
-from .tags import batch_entity_offsets, tag_names, validate_scheme
+from .tagset import TagSet, validate_scheme
 
 
 class Predictions(NamedTuple):
@@ -86,7 +86,7 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
             "temperature": 1.0,
             "unseen_labels": [],
         }
-        self.head = head_for(model, scheme)
+        self.head = head_for(model)
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -97,8 +97,15 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         return list(self.labels)
 
     @property
+    def tagset(self) -> TagSet:
+        """The tags of the component's labels in its scheme."""
+        if getattr(self, "_tagset", None) != (self.labels, self.cfg["scheme"]):
+            self._tagset = TagSet(self.labels, self.cfg["scheme"])
+        return self._tagset
+
+    @property
     def tags(self) -> List[str]:
-        return tag_names(self.labels, self.cfg["scheme"])
+        return list(self.tagset.tags)
 
     @property
     def is_initialized(self) -> bool:
@@ -117,12 +124,12 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         return 1
 
     def _grow(self, labels: Iterable[str], *, unseen: bool) -> None:
-        old_tags = self.tags
+        old = self.tagset
         self.cfg["labels"] = sorted({*self.labels, *labels})
         for label in labels:
             self.vocab.strings.add(label)
         if self.is_initialized:
-            resize_tags(self.model, old_tags, self.tags)
+            resize_tags(self.model, old, self.tagset)
             if unseen:
                 self.cfg["unseen_labels"] = sorted({*self.cfg["unseen_labels"], *labels})
 
@@ -143,28 +150,26 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         )
         if not self.score_ents:
             return Predictions(tag_ids, paths.entities, None)
-        weights = self.head.weights(paths.scores, paths.spaces, self.cfg["temperature"])
         scored = score_entities(
-            weights, paths.tag_ids, paths.entities, paths.tags, self.cfg["scheme"], self.threshold
+            paths.potentials.scaled(self.cfg["temperature"]),
+            paths.tag_ids,
+            paths.entities,
+            paths.tagset,
+            self.threshold,
         )
         return Predictions(tag_ids, paths.entities, scored)
 
     def _best_paths(self, docs: List[Doc]) -> BestPaths:
         """The best valid tag path of each of some non-empty docs."""
         scores = self.model.predict(docs)
-        tags, tag_index = tuple(self.tags), None
-        unseen = set(self.cfg["unseen_labels"])
-        if unseen:
-            tag_index = numpy.array(
-                [i for i, tag in enumerate(tags) if tag[2:] not in unseen], dtype="int64"
-            )
+        tagset, tag_index = self.tagset, None
+        if self.cfg["unseen_labels"]:
+            tagset, tag_index = tagset.without(self.cfg["unseen_labels"])
             scores = self.head.select_tags(scores, tag_index)
-            tags = tuple(tags[i] for i in tag_index)
         spaces = [doc.to_array(IS_SPACE).astype(bool) for doc in docs]
-        tag_ids = self.head.decode(scores, spaces)
-        return BestPaths(
-            scores, spaces, tag_ids, batch_entity_offsets(tag_ids, tags), tags, tag_index
-        )
+        potentials = self.head.potentials(scores, tagset, spaces)
+        tag_ids = best_paths(potentials)
+        return BestPaths(potentials, tag_ids, tagset.entities(tag_ids), tagset, tag_index)
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
         scored = predictions.scored or [None] * len(predictions.entities)
@@ -239,10 +244,10 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         annotation contribute nothing."""
         examples = list(examples)
         validate_examples(examples, "LSTMEntityRecognizer.get_loss")
-        tags = self.tags
-        truths = [gold_tag_ids(eg, tags, self.cfg["scheme"], self.name) for eg in examples]
+        tagset = self.tagset
+        truths = [gold_tag_ids(eg, tagset, self.name) for eg in examples]
         try:
-            d_scores, loss = self.head.loss(scores, truths)
+            d_scores, loss = self.head.loss(scores, truths, tagset)
         except InfeasibleGold as error:
             raise ValueError(
                 f"The gold tags of the doc {examples[error.index].reference.text[:60]!r} "
@@ -272,20 +277,11 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         ]
         fitted = fit_entity_temperature(
             batches,
-            self._entity_probabilities,
             self.cfg["temperature"],
             f"{self.name} predicts no entity in the {len(examples)} examples given",
         )
         self.cfg["temperature"] = fitted["temperature"]
         return fitted
-
-    def _entity_probabilities(self, paths: BestPaths, temperature: float) -> numpy.ndarray:
-        """The probability of each entity of `paths` at `temperature`."""
-        weights = self.head.weights(paths.scores, paths.spaces, temperature)
-        scored = score_entities(
-            weights, paths.tag_ids, paths.entities, paths.tags, self.cfg["scheme"]
-        )
-        return numpy.concatenate([doc_scored.scores for doc_scored in scored])
 
     def initialize(
         self,

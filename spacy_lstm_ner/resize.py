@@ -3,15 +3,17 @@ kept, and the new tags' weights start at zero."""
 
 from typing import List, Sequence
 
-import numpy
 from thinc.api import Model
 
+from .tagset import TagSet
 
-def resize_tags(model: Model, old_tags: Sequence[str], new_tags: Sequence[str]) -> None:
+
+def resize_tags(model: Model, old: TagSet, new: TagSet) -> None:
     """Give `model`'s output layer, and its `crf` layer if it has one, a row
-    (and a CRF start, end and transition score) per tag of `new_tags`, a
-    superset of `old_tags`: each old tag's weights move to its new position."""
-    moved = _positions(old_tags, new_tags)
+    (and a CRF start, end and transition score) per tag of `new`, a superset
+    of `old`: each old tag's weights move to its new position."""
+    moved = old.positions_in(new)
+    old_tags, new_tags = old.tags, new.tags
     resized = resized_layers(model)
     old = {
         (layer.id, name): layer.get_param(name) for layer in resized for name in layer.param_names
@@ -38,14 +40,6 @@ def resize_tags(model: Model, old_tags: Sequence[str], new_tags: Sequence[str]) 
             layer.set_param(name, grown)
             if layer.has_grad(name):
                 layer.set_grad(name, ops.alloc(grown.shape, dtype=grown.dtype))
-
-
-def _positions(old_tags: Sequence[str], new_tags: Sequence[str]) -> numpy.ndarray:
-    index = {tag: i for i, tag in enumerate(new_tags)}
-    missing: List[str] = [tag for tag in old_tags if tag not in index]
-    if missing:
-        raise ValueError(f"Cannot resize the tag set: the new tags lack {missing}.")
-    return numpy.array([index[tag] for tag in old_tags], dtype="int64")
 
 
 def resized_layers(model: Model) -> List[Model]:

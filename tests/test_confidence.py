@@ -11,21 +11,19 @@ from spacy.tokens import Doc, DocBin
 from spacy.util import make_tempdir
 from util import (
     TRAIN_DATA,
-    crf_config,
     ent_offsets,
     make_examples,
-    overfit_pipeline,
     run_python,
     small_model_config,
     train_pipeline,
 )
 
-from spacy_lstm_ner.calibration import calibration_error, fit_temperature
-from spacy_lstm_ner.confidence import crf_weights, score_entities, softmax_weights
-from spacy_lstm_ner.decoding import crf_decode, softmax_decode
-from spacy_lstm_ner.lattice import ChainScores, PointNotKept, lattice
+from spacy_lstm_ner.confidence import score_entities
+from spacy_lstm_ner.decoding import best_paths
+from spacy_lstm_ner.heads import CRFHead, SoftmaxHead
 from spacy_lstm_ner.layers.crf import CRFOutput
-from spacy_lstm_ner.tags import entity_offsets, tag_names
+from spacy_lstm_ner.potentials import ChainScores
+from spacy_lstm_ner.tagset import TagSet
 
 LABELS = ["geo", "per"]
 
@@ -100,11 +98,13 @@ def random_output(rng, lengths, n_tags, head):
     ]
 
 
-def offsets(paths, tags):
-    return [entity_offsets(path, tags) for path in paths]
+HEADS = {"crf": CRFHead(), "softmax": SoftmaxHead()}
 
 
-HEADS = {"crf": (crf_weights, crf_decode), "softmax": (softmax_weights, softmax_decode)}
+def decoded(head, output, tagset, spaces):
+    """The potentials of `output` and the best path of each doc."""
+    potentials = HEADS[head].potentials(output, tagset, spaces)
+    return potentials, best_paths(potentials)
 
 
 @pytest.mark.parametrize("head", sorted(HEADS))
@@ -112,16 +112,17 @@ HEADS = {"crf": (crf_weights, crf_decode), "softmax": (softmax_weights, softmax_
 @pytest.mark.parametrize("seed", range(3))
 def test_span_probabilities_match_brute_force(head, scheme, seed):
     rng = numpy.random.default_rng(seed)
-    tags = tuple(tag_names(LABELS, scheme))
+    tagset = TagSet(LABELS, scheme)
+    tags = tagset.tags
     lengths = [4, 1, 3]
     output = random_output(rng, lengths, len(tags), head)
     spaces = [numpy.zeros(n, bool) for n in lengths]
     spaces[0][2] = True
-    weights, decode = HEADS[head]
     temperature = [1.0, 0.7, 1.8][seed]
-    weights = weights(output, scheme, spaces, temperature)
-    paths = decode(output, scheme, spaces)
-    scored = score_entities(weights, paths, offsets(paths, tags), tags, scheme, threshold=1e-9)
+    potentials, paths = decoded(head, output, tagset, spaces)
+    scored = score_entities(
+        potentials.scaled(temperature), paths, tagset.entities(paths), tagset, threshold=1e-9
+    )
     for i, (path, doc_scored) in enumerate(zip(paths, scored)):
         if head == "crf":
             expected = brute_force_spans(
@@ -135,7 +136,7 @@ def test_span_probabilities_match_brute_force(head, scheme, seed):
                 assert got[span] == pytest.approx(probability, rel=1e-6, abs=1e-12), span
             elif span in got:
                 assert got[span] == pytest.approx(probability, abs=1e-9)
-        for span in entity_offsets(path, tags):
+        for span in tagset.entities([path])[0]:
             assert span in got
         assert all(0 < p <= 1 for p in doc_scored.scores)
 
@@ -143,16 +144,16 @@ def test_span_probabilities_match_brute_force(head, scheme, seed):
 @pytest.mark.parametrize("scheme", ["BILUO", "IOB"])
 def test_without_threshold_only_the_path_entities_are_scored(scheme):
     rng = numpy.random.default_rng(4)
-    tags = tuple(tag_names(LABELS, scheme))
+    tagset = TagSet(LABELS, scheme)
     lengths = [5, 2, 6]
-    output = random_output(rng, lengths, len(tags), "crf")
+    output = random_output(rng, lengths, len(tagset), "crf")
     spaces = [numpy.zeros(n, bool) for n in lengths]
-    weights = crf_weights(output, scheme, spaces, 1.0)
-    paths = crf_decode(output, scheme, spaces)
-    scored = score_entities(weights, paths, offsets(paths, tags), tags, scheme)
-    with_all = score_entities(weights, paths, offsets(paths, tags), tags, scheme, threshold=1e-12)
-    for path, doc_scored, doc_all in zip(paths, scored, with_all):
-        assert doc_scored.offsets == sorted(entity_offsets(path, tags))
+    potentials, paths = decoded("crf", output, tagset, spaces)
+    entities = tagset.entities(paths)
+    scored = score_entities(potentials, paths, entities, tagset)
+    with_all = score_entities(potentials, paths, entities, tagset, threshold=1e-12)
+    for doc_entities, doc_scored, doc_all in zip(entities, scored, with_all):
+        assert doc_scored.offsets == sorted(doc_entities)
         everything = dict(zip(doc_all.offsets, doc_all.scores))
         for span, probability in zip(doc_scored.offsets, doc_scored.scores):
             assert probability == pytest.approx(everything[span], rel=1e-9)
@@ -160,37 +161,12 @@ def test_without_threshold_only_the_path_entities_are_scored(scheme):
 
 def test_no_span_starts_on_a_whitespace_token():
     rng = numpy.random.default_rng(5)
-    tags = tuple(tag_names(LABELS, "BILUO"))
-    output = random_output(rng, [4], len(tags), "softmax")
+    tagset = TagSet(LABELS, "BILUO")
+    output = random_output(rng, [4], len(tagset), "softmax")
     spaces = [numpy.array([False, True, False, False])]
-    weights = softmax_weights(output, "BILUO", spaces, 1.0)
-    paths = softmax_decode(output, "BILUO", spaces)
-    scored = score_entities(weights, paths, offsets(paths, tags), tags, "BILUO", threshold=1e-12)
+    potentials, paths = decoded("softmax", output, tagset, spaces)
+    scored = score_entities(potentials, paths, tagset.entities(paths), tagset, threshold=1e-12)
     assert scored[0].offsets and all(start != 1 for start, _, _ in scored[0].offsets)
-
-
-def test_lattice_kept_at_some_points_reads_the_same_sums_there():
-    rng = numpy.random.default_rng(6)
-    tags = tuple(tag_names(LABELS, "BILUO"))
-    lengths = [3, 7, 1, 5]
-    spaces = [numpy.zeros(n, bool) for n in lengths]
-    emissions, lengths, chain = crf_weights(
-        random_output(rng, lengths, len(tags), "crf"), "BILUO", spaces, 1.0
-    )
-    doc, step = numpy.array([1, 1, 0, 2, 3, 1]), numpy.array([0, 6, 2, 0, 3, 0])
-    full = lattice(emissions, lengths, chain, dtype="float32")
-    kept = lattice(emissions, lengths, chain, dtype="float32", keep=(doc, step))
-    numpy.testing.assert_array_equal(kept.log_z, full.log_z)
-    for tag in (slice(None), numpy.arange(len(doc)) % len(tags)):
-        numpy.testing.assert_array_equal(kept.alpha(doc, step, tag), full.alpha(doc, step, tag))
-        numpy.testing.assert_array_equal(kept.beta(doc, step, tag), full.beta(doc, step, tag))
-    assert kept.alpha(3, 3, 0) == full.alpha(3, 3, 0)
-    with pytest.raises(PointNotKept, match="doc 3, step 4"):
-        kept.beta(numpy.array([1, 3]), numpy.array([6, 4]))
-    with pytest.raises(PointNotKept, match="doc 0, step 1"):
-        kept.alpha(0, 1, 2)
-    with pytest.raises(ValueError, match="without `keep`"):
-        kept.all_alpha()
 
 
 # The component: scores in doc.spans, round trips, settings, calibration.
@@ -204,11 +180,6 @@ def scored(doc, key="lstm_ner"):
         (span.start, span.end, span.label_): float(score)
         for span, score in zip(group, group.attrs["scores"])
     }
-
-
-@pytest.fixture(scope="module", params=["softmax", "crf"])
-def head_nlp(request, trained_nlp):
-    return trained_nlp if request.param == "softmax" else overfit_pipeline(crf_config())
 
 
 def test_span_group_holds_the_entities_with_their_probabilities(head_nlp):
@@ -232,7 +203,7 @@ def test_pipeline_scores_are_the_model_probabilities(trained_nlp):
     doc = trained_nlp("Merkel visited Paris")
     ner = trained_nlp.get_pipe("lstm_ner")
     (log_probs,) = ner.model.predict([trained_nlp.make_doc(doc.text)])
-    expected = brute_force_spans(log_probs, None, 1.0, [False] * 3, tuple(ner.tags), "BILUO")
+    expected = brute_force_spans(log_probs, None, 1.0, [False] * 3, ner.tagset.tags, "BILUO")
     assert doc.ents
     for span, probability in scored(doc).items():
         assert probability == pytest.approx(expected[span], rel=1e-5)
@@ -317,48 +288,3 @@ def test_bad_settings_are_refused_by_name(setting):
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match=list(setting)[0]):
         nlp.add_pipe("lstm_ner", config=setting)
-
-
-def test_calibration_error_and_temperature_fit():
-    assert calibration_error(
-        numpy.array([0.95, 0.95, 0.15]), numpy.array([True, False, False])
-    ) == pytest.approx((2 * abs(0.95 - 0.5) + abs(0.15 - 0.0)) / 3)
-    rng = numpy.random.default_rng(0)
-    logits = rng.normal(scale=2.0, size=20000)
-    correct = rng.random(20000) < 1 / (1 + numpy.exp(-logits))
-
-    def overconfident(temperature):
-        return 1 / (1 + numpy.exp(-3 * logits / temperature))
-
-    assert fit_temperature(overconfident, correct) == pytest.approx(3.0, rel=0.1)
-    assert (
-        calibration_error(overconfident(3.0), correct)
-        < calibration_error(overconfident(1.0), correct) / 3
-    )
-
-
-def test_calibrate_changes_scores_not_entities_and_is_saved(head_nlp):
-    with make_tempdir() as path:
-        head_nlp.to_disk(path)
-        nlp = spacy.load(path)
-    before = [(ent_offsets(doc), scored(doc)) for doc in nlp.pipe(TEXTS)]
-    noisy = make_examples(nlp, [(text, ents[:1]) for text, ents in TRAIN_DATA])
-    result = nlp.get_pipe("lstm_ner").calibrate(noisy)
-    assert (
-        result["temperature"] != 1.0
-        and result["temperature"] == nlp.get_pipe("lstm_ner").cfg["temperature"]
-    )
-    assert result["ece_after"] <= result["ece_before"]
-    after = [(ent_offsets(doc), scored(doc)) for doc in nlp.pipe(TEXTS)]
-    assert [offsets for offsets, _ in after] == [offsets for offsets, _ in before]
-    assert [s for _, s in after] != [s for _, s in before]
-    with make_tempdir() as path:
-        nlp.to_disk(path)
-        assert spacy.load(path).get_pipe("lstm_ner").cfg["temperature"] == pytest.approx(
-            result["temperature"], rel=1e-9
-        )
-
-
-def test_calibrate_without_predicted_entities_says_so(trained_nlp):
-    with pytest.raises(ValueError, match="predicts no entity"):
-        trained_nlp.get_pipe("lstm_ner").calibrate(make_examples(trained_nlp, [("", [])]))

@@ -12,7 +12,7 @@ import spacy
 from spacy.tokens import DocBin
 from spacy.training import Example
 
-from spacy_lstm_ner.lattice import restrict
+from spacy_lstm_ner.potentials import NEVER, ChainScores, Potentials
 
 ROOT = Path(__file__).parent.parent
 CONFIG = ROOT / "configs" / "bilstm.cfg"
@@ -198,13 +198,17 @@ def random_chain(rng, n_tags, forbid=0.3):
     valid = rng.random((n_tags, n_tags)) > forbid
     valid_start, valid_end = numpy.ones(n_tags, bool), numpy.ones(n_tags, bool)
     valid_start[0] = valid_end[-1] = False
-    return restrict(
-        rng.normal(size=n_tags),
-        rng.normal(size=(n_tags, n_tags)),
-        rng.normal(size=n_tags),
-        valid_start,
-        valid,
-        valid_end,
+    learned = (rng.normal(size=n_tags), rng.normal(size=(n_tags, n_tags)), rng.normal(size=n_tags))
+    masks = (valid_start, valid, valid_end)
+    return ChainScores(*(numpy.where(mask, values, NEVER) for values, mask in zip(learned, masks)))
+
+
+def potentials_of(docs, chain):
+    """The Potentials of per-doc (n_tokens, n_tags) emissions under `chain`."""
+    lengths = numpy.array([len(doc) for doc in docs], dtype="int64")
+    emissions = numpy.concatenate([numpy.asarray(doc) for doc in docs])
+    return Potentials(
+        emissions, lengths, ChainScores(*(numpy.asarray(v, "float64") for v in chain))
     )
 
 

@@ -1,13 +1,13 @@
 """The linear-chain CRF as a thinc layer: it owns the start, transition and end
-scores and passes them on with the emissions; the loss (`losses.CRFLoss`) and
-the decoder (`decoding.crf_decode`) read them."""
+scores and passes them on with the emissions, which `heads.CRFHead` makes
+into potentials and trains with `losses.CRFLoss`."""
 
 from typing import Callable, List, NamedTuple, Optional, Tuple
 
 from thinc.api import Model
 from thinc.types import Floats2d
 
-from ..lattice import ChainScores
+from ..potentials import ChainScores
 
 
 class CRFOutput(NamedTuple):
