@@ -98,18 +98,13 @@ def _chain_step(transitions: numpy.ndarray) -> Callable:
 def _decode(potentials: Potentials, start_scores, end_scores, step) -> List[numpy.ndarray]:
     """Run `step(best, backpointers)` over the docs sorted longest first, on
     the docs still going at each position, then read the paths back."""
-    scores, lengths = potentials.per_doc(), potentials.lengths
-    n_docs, n_tags = len(scores), len(start_scores)
+    lengths = potentials.lengths
+    n_docs, n_tags = len(lengths), len(start_scores)
     n_steps = int(lengths.max(initial=0))
     if n_steps == 0:
-        return [numpy.zeros((0,), dtype="int64") for _ in scores]
-    order = numpy.argsort(-lengths, kind="stable")
-    if n_docs == 1:  # a long doc: no padded copy
-        padded = numpy.asarray(scores[0], dtype="float32")[None]
-    else:
-        padded = numpy.zeros((n_docs, n_steps, n_tags), dtype="float32")
-        for row, i in enumerate(order):
-            padded[row, : lengths[i]] = scores[i]
+        return [numpy.zeros((0,), dtype="int64") for _ in range(n_docs)]
+    order = potentials.longest_first()
+    padded = potentials.padded(order).astype("float32", copy=False)
     running = numpy.searchsorted(-lengths[order], -numpy.arange(n_steps), side="left")
     best = padded[:, 0] + start_scores
     backpointers = numpy.empty((n_docs, n_steps, n_tags), dtype=numpy.min_scalar_type(n_tags))

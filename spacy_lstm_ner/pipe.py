@@ -313,9 +313,8 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
             )
         check_static_vectors(self.model, self.vocab, self.name)
         doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
-        for ref in ("output_layer", "crf"):
-            if self.model.has_ref(ref):
-                self.model.get_ref(ref).set_dim("nO", len(self.tags), force=True)
+        for layer in resized_layers(self.model):
+            layer.set_dim("nO", len(self.tags), force=True)
         self.model.initialize(X=doc_sample)
         count_words(self.model, (eg.reference for eg in get_examples()))
 

@@ -2,7 +2,7 @@
 chain scores of moving from tag to tag. A path weighs the exp of the sum of its
 start, emission, transition and end scores; a forbidden move scores NEVER."""
 
-from typing import List, NamedTuple
+from typing import List, NamedTuple, Optional
 
 import numpy
 
@@ -51,11 +51,24 @@ class Potentials(NamedTuple):
             for stop, length in zip(bounds, self.lengths.tolist())
         ]
 
-    def padded(self) -> numpy.ndarray:
-        """(n_docs, n_steps, n_tags), zero after each doc's end."""
-        n_steps = int(self.lengths.max(initial=0))
-        padded = numpy.zeros((len(self.lengths), n_steps, self.n_tags), dtype=self.emissions.dtype)
-        padded[numpy.arange(n_steps)[None, :] < self.lengths[:, None]] = self.emissions
+    def longest_first(self) -> numpy.ndarray:
+        """The docs' indices, longest first (stable)."""
+        return numpy.argsort(-self.lengths, kind="stable")
+
+    def padded(self, order: Optional[numpy.ndarray] = None) -> numpy.ndarray:
+        """(n_docs, n_steps, n_tags), zero after each doc's end; row i holds
+        the doc `order[i]` (default: doc i). One doc's is a view, not a copy."""
+        if len(self.lengths) == 1:
+            return self.emissions[None]
+        lengths = self.lengths if order is None else self.lengths[order]
+        n_steps = int(lengths.max(initial=0))
+        padded = numpy.zeros((len(lengths), n_steps, self.n_tags), dtype=self.emissions.dtype)
+        live = numpy.arange(n_steps)[None, :] < lengths[:, None]
+        if order is None:
+            padded[live] = self.emissions
+        else:
+            starts = (numpy.cumsum(self.lengths) - self.lengths)[order]
+            padded[live] = self.emissions[(starts[:, None] + numpy.arange(n_steps))[live]]
         return padded
 
     def scaled(self, temperature: float) -> "Potentials":
