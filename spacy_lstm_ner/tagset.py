@@ -164,7 +164,7 @@ class TagSet:
         ops = get_array_ops(chain.transitions)
         return ChainScores(
             *(
-                numpy.where(valid, ops.to_numpy(values), NEVER).astype("float64")
+                numpy.where(valid, ops.to_numpy(values).astype("float64"), NEVER)
                 for values, valid in zip(chain, self.mask)
             )
         )

@@ -1,5 +1,4 @@
-"""Constrained Viterbi: only valid sequences, and the best of them; the
-entities a path spells, read the way spaCy reads them."""
+"""Constrained Viterbi: only valid sequences, and the best of them."""
 
 from itertools import product
 
@@ -8,9 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from spacy.tokens import Doc
-from spacy.training.iob_utils import biluo_tags_to_spans, iob_to_biluo
-from spacy.vocab import Vocab
+from spacy.training.iob_utils import iob_to_biluo
 from util import potentials_of
 
 from spacy_lstm_ner.decoding import best_paths, viterbi
@@ -102,40 +99,6 @@ def test_decoding_empty_docs():
     assert [len(p) for p in paths] == [0, 2]
     assert viterbi(masked([scores[0]], tagset))[0].shape == (0,)
     assert best_paths(masked(scores, tagset))[0].shape == (0,)
-
-
-@pytest.mark.parametrize("scheme", ["BILUO", "IOB"])
-@settings(max_examples=100, deadline=None)
-@given(data=st.data())
-def test_entity_offsets_agree_with_spacy(scheme, data):
-    """Entities read off decoded tag ids equal spaCy's reading of the tag strings."""
-    tagset = TagSet(LABELS, scheme)
-    tags = tagset.tags
-    (path,) = viterbi(masked(data.draw(score_arrays(len(tags)))[:1], tagset))
-    strings = [tags[i] for i in path]
-    biluo = strings if scheme == "BILUO" else iob_to_biluo(strings)
-    doc = Doc(Vocab(), words=["w"] * len(path))
-    expected = [(s.start, s.end, s.label_) for s in biluo_tags_to_spans(doc, biluo)]
-    assert tagset.entities([path]) == [expected]
-
-
-def spacy_entities(path, tags, scheme):
-    strings = [tags[i] for i in path]
-    biluo = strings if scheme == "BILUO" else iob_to_biluo(strings)
-    doc = Doc(Vocab(), words=["w"] * len(path))
-    return [(s.start, s.end, s.label_) for s in biluo_tags_to_spans(doc, biluo)]
-
-
-@pytest.mark.parametrize("scheme", ["BILUO", "IOB"])
-@settings(max_examples=100, deadline=None)
-@given(data=st.data())
-def test_batch_entity_offsets_read_each_doc(scheme, data):
-    """Entities of a batch of paths, empty docs included, read at once, equal
-    spaCy's reading of each doc's tags."""
-    tagset = TagSet(LABELS, scheme)
-    tags = tagset.tags
-    paths = viterbi(masked(data.draw(score_arrays(len(tags))), tagset))
-    assert tagset.entities(paths) == [spacy_entities(path, tags, scheme) for path in paths]
 
 
 @pytest.mark.parametrize("scheme", ["BILUO", "IOB"])
