@@ -3,10 +3,11 @@ into DocBin shards, equal to `spacy apply`, resumable, surviving a killed worker
 
 import json
 import os
+import re
 import signal
 import threading
 import time
-import zlib
+from pathlib import Path
 
 import pytest
 import spacy
@@ -23,7 +24,6 @@ from spacy_lstm_ner.annotate import (
     apply,
     worker,
 )
-from spacy_lstm_ner.annotate.docbin import docbin_bytes, docbin_docs
 from spacy_lstm_ner.annotate.inputs import find_inputs, read_items
 
 CODE = ROOT / "tests" / "apply_components.py"
@@ -316,40 +316,24 @@ def test_unreadable_file_is_named(tmp_path):
         list(read_items(find_inputs(tmp_path)))
 
 
+def test_unreadable_directory_is_named(tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text("Sharon", encoding="utf8")
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    with pytest.raises(InputError, match=re.escape(f"{tmp_path}: cannot read it: Permission")):
+        find_inputs(tmp_path)
+
+
 def test_inputs_come_in_spacy_apply_order(tmp_path):
     write_inputs(tmp_path)
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "c.txt").write_text("never read", encoding="utf8")
+    (tmp_path / "sub" / ".d.jsonl").write_text("never read", encoding="utf8")
     names = [path.relative_to(tmp_path).as_posix() for path in find_inputs(tmp_path)]
     assert names == ["a.spacy", "b.jsonl", "sub/0.txt", "sub/1.txt", "sub/2.txt"]
-
-
-def test_shard_bytes_are_what_docbin_writes(trained_nlp):
-    """The fast DocBin writer gives DocBin's own message: span groups with attrs, user
-    data, set lemmas, tags, morphs and empty docs included; with fewer attributes, the
-    docs DocBin gives."""
-    from spacy.tokens import Span, SpanGroup
-
-    docs = list(trained_nlp.pipe(TEXTS))
-    known_kb, unknown_kb = (
-        Span(docs[0], 0, 2, label="M", kb_id="Q1"),
-        Span(docs[0], 1, 2, label="N", kb_id=12345),
-    )
-    docs[0].spans["marks"] = SpanGroup(
-        docs[0], name="marks", spans=[known_kb, unknown_kb], attrs={"scores": [0.5, 1]}
-    )
-    docs[0].user_data["id"] = [1, "a"]
-    docs[1][0].lemma_, docs[1][0].tag_, docs[1][1].dep_ = "apple-lemma", "NNP", "nsubj"
-    docs[1][0].set_morph("Number=Sing")
-    assert zlib.decompress(docbin_bytes(docs)) == zlib.decompress(
-        DocBin(docs=docs, store_user_data=True).to_bytes()
-    )
-    assert zlib.decompress(docbin_bytes([])) == zlib.decompress(
-        DocBin(store_user_data=True).to_bytes()
-    )
-    some = ["ORTH", "ENT_IOB", "ENT_TYPE"]
-    docs_back = list(docbin_docs(DocBin().from_bytes(docbin_bytes(docs, some)), trained_nlp.vocab))
-    expected = list(DocBin(attrs=some, docs=docs, store_user_data=True).get_docs(trained_nlp.vocab))
-    assert [annotations(doc) for doc in docs_back] == [annotations(doc) for doc in expected]
-    assert_same_span_attrs(docs_back, expected)
 
 
 def test_unknown_model_fails_naming_it(tmp_path):

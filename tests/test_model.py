@@ -81,6 +81,19 @@ def test_variational_dropout_trains():
     assert ner.model.get_ref("lstm").shims[0].module.variational_dropout
 
 
+def test_loaded_weights_are_those_the_lstm_runs():
+    """The shim's `module` is the module whose weights a load replaces."""
+    nlp = spacy.blank("en")
+    ner = build(nlp)
+    lstm, other = ner.model.get_ref("lstm"), build(spacy.blank("en")).model.get_ref("lstm")
+    X = ner.model.get_ref("embed").predict([nlp.make_doc(TEXTS[1])])
+    assert not numpy.array_equal(other.predict(X)[0], lstm.predict(X)[0])
+    other.from_bytes(lstm.to_bytes())
+    weights, loaded = (dict(layer.shims[0].module.named_parameters()) for layer in (lstm, other))
+    assert all((loaded[name] == param).all() for name, param in weights.items())
+    numpy.testing.assert_array_equal(other.predict(X)[0], lstm.predict(X)[0])
+
+
 def test_outputs_are_log_probabilities():
     nlp = spacy.blank("en")
     ner = build(nlp)
@@ -161,8 +174,7 @@ FEATURE_EMBED = {
 def test_prediction_gives_the_scores_of_the_plain_chain(embed):
     """Prediction's own path (the embedding kept as one array, chunks padded
     from it, the dense layer on each chunk) gives what the layers' chain does."""
-    from thinc.api import set_dropout_rate
-    from thinc.layers.chain import forward as chain_forward
+    from thinc.api import chain
 
     configs = {
         "MultiHashEmbed": {},
@@ -172,8 +184,7 @@ def test_prediction_gives_the_scores_of_the_plain_chain(embed):
     }
     nlp = spacy.blank("en")
     ner = build(nlp, chunk_size=2, **configs[embed])
-    set_dropout_rate(ner.model, 0.0)
     docs = [nlp.make_doc(text) for text in TEXTS]
-    chained, _ = chain_forward(ner.model, docs, is_train=True)
+    chained = chain(*ner.model.layers).predict(docs)
     for predicted, expected in zip(ner.model.predict(docs), chained):
         numpy.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-6)

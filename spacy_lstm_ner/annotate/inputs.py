@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import List, NamedTuple, Optional, Union
 
 import srsly
-from spacy.cli._util import walk_directory
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
@@ -44,7 +43,7 @@ class Item(NamedTuple):
 
 def find_inputs(data_path: Path) -> List[Path]:
     """The files under `data_path` in the order `spacy apply` reads them."""
-    paths = walk_directory(Path(data_path))
+    paths = _files_under(Path(data_path))
     streamed = [path for path in paths if path.suffix in (".spacy", ".jsonl")]
     return streamed + [path for path in paths if path.suffix not in (".spacy", ".jsonl")]
 
@@ -84,6 +83,24 @@ def count_docs(paths: List[Path]) -> int:
         else:
             total += 1
     return total
+
+
+def _files_under(path: Path) -> List[Path]:
+    """`path` if it is not a directory, else the files under it in path order,
+    names starting with `.` skipped: the files `spacy apply` finds."""
+    if not path.is_dir():
+        return [path]
+    files, directories = [], [path]
+    while directories:
+        directory = directories.pop()
+        try:
+            entries = list(directory.iterdir())
+        except OSError as error:
+            raise InputError(f"{directory}: cannot read it: {error.strerror or error}") from error
+        for entry in entries:
+            if not entry.name.startswith("."):
+                (directories if entry.is_dir() else files).append(entry)
+    return sorted(files)
 
 
 def _read_docbin(path: Path) -> Iterator[Item]:

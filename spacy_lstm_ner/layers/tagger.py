@@ -7,12 +7,12 @@ from typing import List, Optional, Tuple
 import numpy
 from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, chain, torch2xp, xp2torch
-from thinc.layers.chain import forward as chain_forward
-from thinc.layers.with_array import forward as with_array_forward
 from thinc.types import Floats2d, Floats3d
 
 from .doc_window import DocWindow
+from .log_softmax import is_log_softmax
 from .padded_lstm import length_chunks
+from .thinc_layers import is_chain, is_listener, is_unpadded_with_array, predict_array
 
 
 def tagger_chain(embed: Model, lstm: Model, *output: Model) -> Model:
@@ -31,7 +31,7 @@ def tagger_chain(embed: Model, lstm: Model, *output: Model) -> Model:
 
 def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
     if is_train:
-        return chain_forward(model, docs, is_train)
+        return _train_forward(model, docs)
     embed, lstm, head, *rest = model.layers
     window = lstm.attrs["window"] if _per_token(embed) else len(max(docs, key=len, default=()))
     short = [doc for doc in docs if len(doc) <= window]
@@ -43,6 +43,21 @@ def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
     for layer in rest:
         scores = layer.predict(scores)
     return scores, _no_backprop
+
+
+def _train_forward(model: Model, docs: List[Doc]):
+    """The layers of `model` in turn, as thinc's `chain` runs them."""
+    X, backprops = docs, []
+    for layer in model.layers:
+        X, backprop = layer(X, is_train=True)
+        backprops.append(backprop)
+
+    def backprop_layers(dY):
+        for backprop in reversed(backprops):
+            dY = backprop(dY)
+        return dY
+
+    return X, backprop_layers
 
 
 def _predict_short(model: Model, docs: List[Doc]) -> List[Floats2d]:
@@ -75,30 +90,15 @@ def _flat_prediction(layer: Model, docs: List[Doc]) -> Tuple[Floats2d, numpy.nda
     the docs' lengths. In a chain whose layers after the first are `with_array`
     layers, those run on one array, instead of each flattening the docs'
     arrays and splitting them up again."""
-    rest = layer.layers[1:] if layer._func is chain_forward else []
-    if rest and all(
-        step._func is with_array_forward and not step.attrs.get("pad") for step in rest
-    ):
+    rest = layer.layers[1:] if is_chain(layer) else []
+    if rest and all(is_unpadded_with_array(step) for step in rest):
         flat, lengths = _flat_prediction(layer.layers[0], docs)
         for step in rest:
-            flat = _predict_array(step.layers[0], flat)
+            flat = predict_array(step.layers[0], flat)
         return flat, lengths
     outputs = layer.predict(docs)
     lengths = numpy.array([len(output) for output in outputs], dtype="int64")
     return layer.ops.flatten(outputs), lengths
-
-
-def _predict_array(layer: Model, X: Floats2d) -> Floats2d:
-    """`layer.predict(X)`; a thinc LayerNorm runs as PyTorch's fused layer norm,
-    the same formula (its 1e-8 added to the variance) at a quarter of the time."""
-    if layer.name != "layernorm" or not X.size:
-        return layer.predict(X)
-    import torch
-
-    G, b = (xp2torch(layer.get_param(name)) for name in ("G", "b"))
-    with torch.no_grad():
-        Y = torch.nn.functional.layer_norm(xp2torch(X), (X.shape[1],), G, b, eps=1e-8)
-    return torch2xp(Y)
 
 
 def _padded_rows(ops, flat: Floats2d, starts: numpy.ndarray, lengths: numpy.ndarray) -> Floats2d:
@@ -115,15 +115,16 @@ def _dense_head(model: Model, head: Model) -> Optional[Tuple[Floats2d, Floats2d,
     """(W, b, log_softmax) of a `with_array(Linear)` or `with_array(chain(Linear,
     log_softmax))` head, else None."""
     output_layer = model.get_ref("output_layer") if model.has_ref("output_layer") else None
-    inner = head.layers[0] if head.layers else None
-    if output_layer is None or inner is None:
+    if output_layer is None or not is_unpadded_with_array(head):
         return None
+    inner = head.layers[0]
     if inner is output_layer:
         with_log_softmax = False
     elif (
-        inner.layers
+        is_chain(inner)
+        and len(inner.layers) == 2
         and inner.layers[0] is output_layer
-        and [layer.name for layer in inner.layers[1:]] == ["log_softmax"]
+        and is_log_softmax(inner.layers[1])
     ):
         with_log_softmax = True
     else:
@@ -158,7 +159,7 @@ def _dense_scores(Yt, W, b, with_log_softmax: bool):
 def _per_token(embed: Model) -> bool:
     """Whether `embed` can embed a window of a doc on its own: no listener,
     whose vectors come from another component's pass over whole docs."""
-    return not any("listener" in node.name for node in embed.walk())
+    return not any(is_listener(node) for node in embed.walk())
 
 
 def _predict_windows(model: Model, doc: Doc, window: int) -> Floats2d:

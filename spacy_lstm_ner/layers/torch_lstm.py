@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Callable, Iterator, Optional, Tuple
 
 import torch
-from thinc.api import PyTorchShim, get_array_module, torch2xp, xp2torch
+from thinc.api import PyTorchGradScaler, PyTorchShim, get_array_module, torch2xp, xp2torch
 
 _process_id = os.getpid()
 
@@ -31,16 +31,21 @@ class InPlaceShim(PyTorchShim):
     optimizer's output, a numpy view whose base is the previous step's tensor:
     each step leaves a chain of live objects per parameter one link longer, and
     the RSS of `spacy train` grew by about 0.3 MB a step with it (2.9 GB after
-    5,000 steps of configs/bilstm.cfg). Updated in place, it stays flat."""
+    5,000 steps of configs/bilstm.cfg). Updated in place, it stays flat.
 
-    @property
-    def module(self) -> torch.nn.Module:
-        """The wrapped PyTorch module."""
-        return self._model
+    It keeps its own references to the module and to the gradient scaler it
+    hands to thinc's shim, which offers no public attribute for either. thinc's
+    `from_bytes` loads the weights into that same module."""
+
+    def __init__(self, module: torch.nn.Module):
+        grad_scaler = PyTorchGradScaler(enabled=False)
+        super().__init__(module, grad_scaler=grad_scaler)
+        self.module = module
+        self.grad_scaler = grad_scaler
 
     def finish_update(self, optimizer) -> None:
-        skip = self._grad_scaler.found_inf  # an overflowed gradient skips the step
-        for name, param in self._model.named_parameters():
+        skip = self.grad_scaler.found_inf  # an overflowed gradient skips the step
+        for name, param in self.module.named_parameters():
             if param.grad is None:
                 continue
             if not skip:
@@ -49,7 +54,7 @@ class InPlaceShim(PyTorchShim):
                 if not get_array_module(updated).shares_memory(updated, weights):
                     param.data.copy_(xp2torch(updated, device=param.device))
             param.grad.zero_()
-        self._grad_scaler.update()
+        self.grad_scaler.update()
 
     @contextlib.contextmanager
     def use_params(self, params):
@@ -59,7 +64,7 @@ class InPlaceShim(PyTorchShim):
         name), which thinc's `PyTorchShim.use_params` does not look up."""
         given = {
             name: params[self.id, name]
-            for name, _ in self._model.named_parameters()
+            for name, _ in self.module.named_parameters()
             if (self.id, name) in params
         }
         if not given:
@@ -67,17 +72,17 @@ class InPlaceShim(PyTorchShim):
             return
         backup = {
             name: param.detach().clone()
-            for name, param in self._model.named_parameters()
+            for name, param in self.module.named_parameters()
             if name in given
         }
-        self._model.load_state_dict(
+        self.module.load_state_dict(
             {name: xp2torch(values, device=self.device) for name, values in given.items()},
             strict=False,
         )
         try:
             yield
         finally:
-            self._model.load_state_dict(backup, strict=False)
+            self.module.load_state_dict(backup, strict=False)
 
 
 class PaddedLSTM(torch.nn.Module):
