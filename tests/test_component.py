@@ -13,7 +13,6 @@ from util import (
     TRAIN_DATA,
     ents_of,
     make_examples,
-    run_python,
     small_model_config,
     train_pipeline,
 )
@@ -68,18 +67,6 @@ def test_component_bytes_round_trip(trained_nlp):
     fresh.from_bytes(ner.to_bytes())
     doc = nlp.make_doc(TRAIN_DATA[2][0])
     assert ents_of(fresh(doc)) == GOLD[2]
-
-
-def test_load_in_fresh_process(trained_nlp):
-    text = TRAIN_DATA[2][0]
-    code = (
-        "import sys, spacy; nlp = spacy.load(sys.argv[1]); "
-        "print([(e.text, e.label_) for e in nlp(sys.argv[2]).ents])"
-    )
-    with make_tempdir() as tmp:
-        trained_nlp.to_disk(tmp)
-        result = run_python("-c", code, tmp, text)
-    assert result.stdout.strip() == str(ents_of(trained_nlp(text)))
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 1000])
