@@ -24,6 +24,7 @@ from .losses import InfeasibleGold
 from .resize import forget_resized_state, resize_tags, resized_layers
 from .serialization import CheckedLoading
 from .tagset import TagSet, validate_scheme
+from .uncertainty import Uncertainty, uncertainties
 
 
 class Predictions(NamedTuple):
@@ -137,11 +138,22 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         """The best valid tag sequence of each doc, and the probability of
         each entity it spells. As in spaCy's `ner`, no entity starts on a
         whitespace token."""
+        return self._predict(list(docs))[0]
+
+    def predict_uncertainty(self, docs: Iterable[Doc]) -> Tuple[Predictions, List[Uncertainty]]:
+        """`predict`, and how unsure the model is of each doc: the
+        `spacy_lstm_ner.uncertainty` scores, at the calibrated temperature."""
         docs = list(docs)
+        predictions, paths = self._predict(docs)
+        if paths is None:
+            return predictions, [Uncertainty(0.0, 0.0, 0) for _ in docs]
+        return predictions, uncertainties(paths, self.cfg["temperature"])
+
+    def _predict(self, docs: List[Doc]) -> Tuple[Predictions, Optional[BestPaths]]:
         if not any(len(doc) for doc in docs):
             tag_ids = [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
             scored = [ScoredSpans([], numpy.zeros((0,))) for _ in docs] if self.score_ents else None
-            return Predictions(tag_ids, [[] for _ in docs], scored)
+            return Predictions(tag_ids, [[] for _ in docs], scored), None
         paths = self._best_paths(docs)
         tag_ids = (
             paths.tag_ids
@@ -149,7 +161,7 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
             else [paths.tag_index[ids] for ids in paths.tag_ids]
         )
         if not self.score_ents:
-            return Predictions(tag_ids, paths.entities, None)
+            return Predictions(tag_ids, paths.entities, None), paths
         scored = score_entities(
             paths.potentials.scaled(self.cfg["temperature"]),
             paths.tag_ids,
@@ -157,7 +169,7 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
             paths.tagset,
             self.threshold,
         )
-        return Predictions(tag_ids, paths.entities, scored)
+        return Predictions(tag_ids, paths.entities, scored), paths
 
     def _best_paths(self, docs: List[Doc]) -> BestPaths:
         """The best valid tag path of each of some non-empty docs."""
