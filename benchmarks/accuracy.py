@@ -2,7 +2,7 @@
 with several seeds under one budget, scored on test overall and on the mentions seen
 and unseen in training (see generalisation.py).
 
-    python benchmarks/accuracy.py --corpus corpus/conll --dev valid --vectors corpus/vectors
+    python -m benchmarks.accuracy --corpus corpus/conll --dev valid --vectors corpus/vectors
         [--systems spacy_ner_accuracy,lstm_ner_bilstm_crf] [--seeds 0,1,2] [--max-seconds 1800]
         [--max-steps 20000] [--gold-preproc] [--doc-sents 10] [--name conll] [--output metrics]
 
@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import spacy
-from generalisation import score_pipeline, training_mentions
-from measure import machine_info
-from report import score
 from spacy.tokens import DocBin
-from suites import SUITES
-from train import train_system
+
+from benchmarks.generalisation import score_pipeline, training_mentions
+from benchmarks.measure import machine_info
+from benchmarks.report import score
+from benchmarks.suites import SUITES
+from benchmarks.train import train_system
 
 # the scores of each run: key -> column name, the headline first
 SCORED = {
@@ -133,13 +134,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def run_seed(name: str, seed: int, corpus: Dict[str, Path], args) -> Dict[str, Any]:
     """Train one system with one seed; its training figures and dev and test scores."""
-    system = SUITES[args.suite][name]
-    overrides = {**system.overrides, "system.seed": seed}
+    overrides = {"system.seed": seed}
     if args.gold_preproc:
         overrides.update({"corpora.train.gold_preproc": True, "corpora.dev.gold_preproc": True})
-    trained = train_system(
-        f"{name}/seed{seed}", system._replace(overrides=overrides), corpus, args.workdir, args
-    )
+    system = SUITES[args.suite][name]
+    trained = train_system(f"{name}/seed{seed}", system, corpus, args.workdir, args, overrides)
     keep = ("train_seconds", "train_steps", "train_words_per_second", "stopped_by", "dev_curve")
     result = {"seed": seed, **{key: trained[key] for key in keep}}
     nlp = spacy.load(trained["model"])

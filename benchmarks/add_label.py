@@ -1,6 +1,6 @@
 """Teaching a trained lstm_ner a new entity type, as the README's "Adding entity types" does.
 
-    python benchmarks/add_label.py --config configs/bilstm.cfg --corpus corpus --label tim
+    python -m benchmarks.add_label --config configs/bilstm.cfg --corpus corpus --label tim
         [--base-steps 4000 | --base MODEL] [--tune-steps 1000] [--seed 0] [--output metrics]
 
 1. Trains the config (`spacy train`) on the training split with every `--label` entity
@@ -27,7 +27,8 @@ from spacy.scorer import Scorer
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.util import minibatch
-from train import spacy_train
+
+from benchmarks.train import spacy_train
 
 
 def without_label(doc: Doc, label: str) -> Doc:

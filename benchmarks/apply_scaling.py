@@ -4,7 +4,7 @@ workers, against `spacy apply --n-process 1` and `2` and `nlp.pipe` in one proce
 with spaCy's DocBin as the shards hold them), on the GMB test texts repeated to at
 least a million words.
 
-    python benchmarks/apply_scaling.py [MODEL] [--corpus corpus/test.spacy] [--min-words 1000000]
+    python -m benchmarks.apply_scaling [MODEL] [--corpus corpus/test.spacy] [--min-words 1000000]
         [--systems "nlp.pipe,dask apply"] [--name apply_scaling]
 
 MODEL defaults to training/bilstm/model-best (`spacy project run train`). Every
@@ -30,9 +30,7 @@ import srsly
 import torch
 from spacy.tokens import DocBin
 
-sys.path.insert(0, str(Path(__file__).parent))
-from measure import machine_info
-
+from benchmarks.measure import machine_info
 from spacy_lstm_ner.annotate import apply
 from spacy_lstm_ner.annotate.worker import annotate_shard, unload_pipelines
 

@@ -1,6 +1,6 @@
 """Benchmark spaCy's `tok2vec` + `ner` against `lstm_ner` on the GMB split.
 
-    python benchmarks/benchmark.py [--suite benchmark|ablation|widths] [--quick] [--max-steps N]
+    python -m benchmarks.benchmark [--suite benchmark|ablation|widths] [--quick] [--max-steps N]
         [--max-seconds S] [--output metrics] [--reuse-training]
 
 Trains each system of the suite with `spacy train` in its own process, under the
@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import torch
-from measure import TOKENIZATION, machine_info, measure_models
-from report import markdown, write_report
 from spacy.tokens import DocBin
-from suites import SUITES
-from train import prepare_corpus, train_system
+
+from benchmarks.measure import TOKENIZATION, machine_info, measure_models
+from benchmarks.report import markdown, write_report
+from benchmarks.suites import SUITES
+from benchmarks.train import prepare_corpus, train_system
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -1,6 +1,6 @@
 """How well the entity probabilities are calibrated, on the GMB test split.
 
-    python benchmarks/calibration.py [--model NAME=PATH ...] [--max-seconds 600] [--output metrics]
+    python -m benchmarks.calibration [--model NAME=PATH ...] [--max-seconds 600] [--output metrics]
 
 For lstm_ner with `configs/bilstm.cfg` and `configs/bilstm_crf.cfg`, and for spaCy's
 `beam_ner` (its `scored_ents`), each trained under the benchmark's budget unless a
@@ -22,20 +22,19 @@ from typing import Any, Dict, List, Optional
 import numpy
 import spacy
 import torch
-from measure import machine_info, read_docs
-from suites import BILSTM, System
-from train import prepare_corpus, train_system
 
+from benchmarks.measure import machine_info, read_docs
+from benchmarks.suites import BILSTM, BILSTM_CRF, System, ablation
+from benchmarks.train import prepare_corpus, train_system
 from spacy_lstm_ner.calibration import calibrate_pipeline, calibration_error, reliability
 
 SYSTEMS = {
     "spacy_beam_ner": System(
         "spaCy tok2vec + beam_ner (`init config -p ner -o efficiency`, factory beam_ner, CPU)",
-        None,
-        {"components.ner.factory": "beam_ner"},
+        ablation("spacy_beam_ner"),
     ),
     "lstm_ner_bilstm": BILSTM,
-    "lstm_ner_bilstm_crf": System("lstm_ner, `configs/bilstm_crf.cfg`", "bilstm_crf"),
+    "lstm_ner_bilstm_crf": BILSTM_CRF,
 }
 HIGH = 0.9
 

@@ -1,6 +1,6 @@
 """Entity scores on the test mentions seen and unseen in training (Augenstein et al. 2017).
 
-    python benchmarks/generalisation.py MODEL TRAIN_SPACY TEST_SPACY [--n-sents 10] [--output FILE.json]
+    python -m benchmarks.generalisation MODEL TRAIN_SPACY TEST_SPACY [--n-sents 10] [--output FILE.json]
 
 A mention is *unseen* when its lowercased text, with its label, is never an entity of
 the training split. Recall counts gold mentions and precision predicted ones, each
@@ -17,12 +17,12 @@ from typing import Any, Dict, Iterable, Optional, Set, Tuple
 
 import spacy
 import typer
-from report import score
 from spacy.language import Language
 from spacy.scorer import Scorer
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 
+from benchmarks.report import score
 from spacy_lstm_ner.corpus import join_docs, read_sentences
 
 GROUPS = ("seen", "unseen")

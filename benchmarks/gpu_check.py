@@ -1,20 +1,20 @@
 """A trained pipeline on GPU against the same pipeline on CPU: words/s of each and
 how many test texts get the same entities.
 
-    python benchmarks/gpu_check.py MODEL [--test corpus/test.spacy] [--batch-size 256]
+    python -m benchmarks.gpu_check MODEL [--test corpus/test.spacy] [--batch-size 256]
 
 Each device runs in a process of its own (CPU: one torch thread); needs CuPy and a GPU.
 """
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import spacy
-from measure import read_docs
+
+from benchmarks.measure import read_docs
+from benchmarks.train import module_command, run_process
 
 
 def annotate(model: str, test: Path, batch_size: int, gpu: bool) -> dict:
@@ -50,9 +50,8 @@ def main() -> None:
         return
     results = {}
     for device in ("gpu", "cpu"):
-        command = [
-            sys.executable,
-            __file__,
+        command = module_command(
+            "gpu_check",
             args.model,
             "--test",
             str(args.test),
@@ -60,8 +59,8 @@ def main() -> None:
             str(args.batch_size),
             "--device",
             device,
-        ]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        )
+        output = run_process(command, threads=0)
         results[device] = json.loads(output.splitlines()[-1])
         print(f"{args.model} on {device}: {results[device]['words_per_second']:,.0f} words/s")
     same = sum(g == c for g, c in zip(results["gpu"]["ents"], results["cpu"]["ents"]))

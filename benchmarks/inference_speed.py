@@ -1,6 +1,6 @@
 """Words/sec of a trained pipeline through `nlp.pipe` on the test texts as raw strings.
 
-    python benchmarks/inference_speed.py MODEL [--test corpus/test.spacy] [--threads 1]
+    python -m benchmarks.inference_speed MODEL [--test corpus/test.spacy] [--threads 1]
 
 A quick check between full benchmark runs: batch size 256, one warm-up, the median
 of three timed runs.
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import spacy
 import torch
-from measure import inference_speed, read_docs
+
+from benchmarks.measure import inference_speed, read_docs
 
 
 def main() -> None:

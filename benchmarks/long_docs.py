@@ -1,6 +1,6 @@
 """Peak memory and time of predicting one long doc: 10k, 100k and 1M tokens.
 
-    python benchmarks/long_docs.py MODEL [MODEL ...] [--tokens 10000 100000 1000000]
+    python -m benchmarks.long_docs MODEL [MODEL ...] [--tokens 10000 100000 1000000]
         [--output metrics]
 
 Each doc is the test split's tokens, repeated, made into one `Doc` from words (no
@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-from plugins import peak_rss_mb, rss_mb
-from train import run_process
+from benchmarks.plugins import peak_rss_mb, rss_mb
+from benchmarks.train import module_command, run_process
 
 
 def measure(model: str, test: str, n_tokens: int, scores: bool = True) -> Dict[str, Any]:
@@ -97,15 +97,9 @@ def main() -> None:
             name = model if scores else f"{model} (score_ents = false)"
             results[name] = []
             for n_tokens in args.tokens:
-                command = [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    model,
-                    str(args.test),
-                    str(n_tokens),
-                    str(int(scores)),
-                ]
+                command = module_command(
+                    "long_docs", "--child", model, str(args.test), str(n_tokens), str(int(scores))
+                )
                 results[name].append(json.loads(run_process(command, threads=args.threads)))
                 print(name, json.dumps(results[name][-1]), flush=True)
     args.output.mkdir(parents=True, exist_ok=True)

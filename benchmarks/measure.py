@@ -2,7 +2,7 @@
 lstm_ner's inference, inference memory (in a process of its own) and size; and the
 machine they ran on.
 
-    python benchmarks/measure.py MODEL TEST BATCH_SIZE N_WORDS
+    python -m benchmarks.measure MODEL TEST BATCH_SIZE N_WORDS
 
 prints, as JSON, the peak RSS of loading MODEL and piping the TEST texts over and over
 until N_WORDS words, and the RSS every tenth of the way.
@@ -20,11 +20,12 @@ from typing import Any, Dict, List
 
 import spacy
 import torch
-from plugins import peak_rss_mb, rss_mb
 from spacy.tokens import DocBin
 from spacy.training import Example
-from stages import stage_profile
-from train import run_process
+
+from benchmarks.plugins import peak_rss_mb, rss_mb
+from benchmarks.stages import stage_profile
+from benchmarks.train import module_command, run_process
 
 TOKENIZATION = "spaCy's tokenization of the raw text (no gold tokens)"
 # lstm_ner's scorer's figures, for every system; None where the scorer reports none.
@@ -67,14 +68,9 @@ def measure_models(systems: Dict[str, Dict[str, Any]], test_path: Path, args) ->
     speed = inference_speed({**nlps, **toggled, **in_dtype}, texts, args.batch_size, args.repeats)
     for name, nlp in nlps.items():
         model = systems[name]["model"]
-        command = [
-            sys.executable,
-            __file__,
-            model,
-            str(test_path),
-            str(args.batch_size),
-            str(args.infer_words),
-        ]
+        command = module_command(
+            "measure", model, str(test_path), str(args.batch_size), str(args.infer_words)
+        )
         memory = json.loads(run_process(command, threads=args.torch_threads))
         systems[name].update(
             evaluate(nlp, gold, args.batch_size),

@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from measure import SCORES
-from stages import STAGES
+from benchmarks.measure import SCORES
+from benchmarks.stages import STAGES
 
 
 def write_report(report: Dict[str, Any], output: Path) -> None:

@@ -1,7 +1,7 @@
 """Where lstm_ner's inference time goes: seconds and words/s of each stage of
 `nlp.pipe` over raw texts.
 
-    python benchmarks/stages.py MODEL [--test corpus/test.spacy] [--batch-size 256]
+    python -m benchmarks.stages MODEL [--test corpus/test.spacy] [--batch-size 256]
 
 Stages: `tokenizer` (spaCy's, on the raw texts), `features` (the embedding's
 feature extractors: token attributes to hashed ids), `embedding` (the rest of the

@@ -7,13 +7,15 @@ import subprocess
 import sys
 from itertools import islice
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import spacy
 from spacy.tokens import DocBin
-from suites import System, base_config, write_config
+from spacy.util import SimpleFrozenDict
 
-PLUGINS = Path(__file__).resolve().parent / "plugins.py"
+from benchmarks.suites import ROOT, System, base_config, write_config
+
+PLUGINS = ROOT / "benchmarks" / "plugins.py"
 QUICK_DOCS = {"train": 500, "dev": 200, "test": 200}
 
 
@@ -32,9 +34,15 @@ def prepare_corpus(corpus: Path, workdir: Path, quick: bool) -> Dict[str, Path]:
 
 
 def train_system(
-    name: str, system: System, corpus: Dict[str, Path], workdir: Path, args
+    name: str,
+    system: System,
+    corpus: Dict[str, Path],
+    workdir: Path,
+    args,
+    overrides: Mapping[str, Any] = SimpleFrozenDict(),
 ) -> Dict[str, Any]:
-    """Train one system in a process of its own; its budget use, speed and peak RSS."""
+    """Train one system in a process of its own, with the run's `overrides` of its config
+    (a seed, say); its budget use, speed and peak RSS."""
     out = workdir / name
     out.mkdir(parents=True, exist_ok=True)
     config, curve, summary = (
@@ -43,9 +51,7 @@ def train_system(
         out / "training" / "train_result.json",
     )
     if not (getattr(args, "reuse_training", False) and summary.exists() and curve.exists()):
-        write_config(
-            base_config(system, workdir), config, corpus, args, curve, summary, system.overrides
-        )
+        write_config(base_config(system, workdir), config, corpus, args, curve, summary, overrides)
         spacy_train(config, out / "training", threads=args.torch_threads, log=out / "train.log")
     result = json.loads(summary.read_text())
     evals = [json.loads(line) for line in curve.read_text().splitlines()]
@@ -99,10 +105,19 @@ def spacy_train(
     run_process(command, threads=threads, log=log)
 
 
+def module_command(module: str, *args: str) -> List[str]:
+    """`python -m benchmarks.<module> *args`: a benchmark module in a process of its own."""
+    return [sys.executable, "-m", f"benchmarks.{module}", *args]
+
+
 def run_process(command: List[str], threads: int, log: Optional[Path] = None) -> str:
     """Run `command` with `threads` OpenMP (torch) threads, 0 for the default; its
-    stdout. Its stdout and stderr also go to `log`."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)} if threads else None
+    stdout. Its stdout and stderr also go to `log`. The process finds the `benchmarks`
+    package of this checkout from any working directory."""
+    path = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if log is not None:
         log.write_text(result.stdout + result.stderr, encoding="utf8")

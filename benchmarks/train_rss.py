@@ -1,7 +1,7 @@
 """Training memory over the steps: one config trained by `spacy train` as the benchmark
 trains it (its logger, RSS every 100 steps), for a number of steps, no time budget.
 
-    python benchmarks/train_rss.py CONFIG [--max-steps 5000] [--workdir training/train_rss]
+    python -m benchmarks.train_rss CONFIG [--max-steps 5000] [--workdir training/train_rss]
 
 Prints the peak RSS, the growth from step 1,000 to the last step (up to 5,000) and the
 RSS every 500 steps; the whole curve is in WORKDIR/summary.json.
@@ -11,9 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-import benchmark
-import suites
-import train
+from benchmarks import benchmark, suites, train
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Milliseconds per training update of a config, on the first batches of the training set.
 
-    python benchmarks/update_speed.py CONFIG [--train corpus/train.spacy] [--batches 30]
+    python -m benchmarks.update_speed CONFIG [--train corpus/train.spacy] [--batches 30]
         [--vectors corpus/vectors] [--threads 1]
 
 A quick check of training cost between full benchmark runs: `nlp.update` on the first

@@ -2,7 +2,6 @@
 with a sourced component, and across save/load."""
 
 import random
-import sys
 from itertools import islice
 
 import numpy
@@ -15,7 +14,6 @@ from spacy.util import make_tempdir
 from thinc.api import Adam
 from util import (
     GMB_CSV,
-    ROOT,
     TRAIN_DATA,
     crf_config,
     ent_offsets,
@@ -28,8 +26,7 @@ from util import (
     write_corpus,
 )
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import add_label  # noqa: E402
+from benchmarks import add_label
 
 FAST = ["--training.batcher.size", "5", "--training.optimizer.learn_rate", "0.01"]
 TINY_MODEL = [

@@ -1,23 +1,20 @@
 """`benchmarks/`: the `--quick` run end to end, the time budget, the ablation's configs."""
 
-import copy
 import json
 import subprocess
 import sys
 
 import pytest
 import spacy
+from spacy.schemas import ConfigSchemaTraining
 from spacy.tokens import DocBin
+from spacy.util import load_config, load_model_from_config, registry
 from thinc.api import Config
 from util import ROOT, convert_gmb_slice, make_examples, write_vectors
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import accuracy  # noqa: E402
-import benchmark  # noqa: E402
-import suites  # noqa: E402
-import train  # noqa: E402
-from report import markdown  # noqa: E402
-from stages import STAGES, stage_profile  # noqa: E402
+from benchmarks import accuracy, benchmark, calibration, suites, train
+from benchmarks.report import markdown
+from benchmarks.stages import STAGES, stage_profile
 
 N_SENTENCES = 900
 SPLITS = "train:1-500,dev:501-700,test:701-900"
@@ -38,7 +35,8 @@ def quick_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("benchmark")
     command = [
         sys.executable,
-        str(ROOT / "benchmarks" / "benchmark.py"),
+        "-m",
+        "benchmarks.benchmark",
         "--quick",
         "--corpus",
         str(convert_gmb_slice(tmp, N_SENTENCES, SPLITS)),
@@ -47,7 +45,7 @@ def quick_run(tmp_path_factory):
         "--workdir",
         str(tmp / "work"),
     ]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     return tmp / "out"
 
@@ -144,34 +142,30 @@ def test_time_budget_stops_after_a_dev_evaluation(tmp_path):
     assert (tmp_path / "out" / "model-best" / "meta.json").exists()
 
 
-def test_ablation_systems_change_only_their_overrides(tmp_path):
-    args = benchmark.parse_args(["--suite", "ablation", "--vectors", str(tmp_path / "vectors")])
+def test_write_config_gives_every_system_the_budget_the_run_and_the_vectors(tmp_path):
+    args = accuracy.parse_args(["--vectors", str(tmp_path / "vectors"), "--max-steps", "3000"])
     corpus = {"train": tmp_path / "train.spacy", "dev": tmp_path / "dev.spacy"}
-    configs, vectors = {}, {}
-    for name, system in suites.SUITES["ablation"].items():
-        if system.config is None:
-            continue
-        path = tmp_path / f"{name}.cfg"
-        logs = tmp_path / "c.jsonl", tmp_path / "s.json"
-        suites.write_config(
-            suites.base_config(system, tmp_path), path, corpus, args, *logs, system.overrides
-        )
-        config = Config().from_disk(path, interpolate=False)
-        configs[name] = config["components"]["lstm_ner"]["model"]
-        vectors[name] = config["paths"]["vectors"]
-    assert configs["bilstm+crf"]["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v2"
-    assert configs["bilstm+chars"]["embed"]["chars"] == 8
-    assert configs["lstm_ner_bilstm"]["@architectures"] == "spacy_lstm_ner.BiLSTMTagger.v1"
-    assert configs["lstm_ner_bilstm"]["embed"].get("chars", 0) == 0
-    assert configs["bilstm+vectors"]["embed"]["include_static_vectors"] is True
-    assert vectors["bilstm+vectors"] == vectors["lstm_ner_bilstm_crf"] == str(tmp_path / "vectors")
-    assert vectors["lstm_ner_bilstm"] is None and vectors["bilstm+crf"] is None
-    crf = configs["lstm_ner_bilstm_crf"]
-    assert (
-        crf["@architectures"] == "spacy_lstm_ner.BiLSTMCRFTagger.v2"
-        and crf["embed"]["char_cnn_width"] == 50
-    )
-    assert crf["embed"]["include_static_vectors"] is True
+    configs = {}
+    for suite in ("ablation", "accuracy_ablation"):
+        for name, system in suites.SUITES[suite].items():
+            if system.config is None:
+                continue
+            path = tmp_path / f"{suite}-{name}.cfg"
+            logs = tmp_path / "c.jsonl", tmp_path / "s.json"
+            source = suites.base_config(system, tmp_path)
+            suites.write_config(source, path, corpus, args, *logs, {"system.seed": 3})
+            configs[suite, name] = config = Config().from_disk(path, interpolate=False)
+            assert config["paths"]["train"] == str(corpus["train"])
+            assert config["training"]["max_steps"] == 3000 and config["system"]["seed"] == 3
+            assert config["training"]["logger"]["logger2"]["path"] == str(logs[0])
+    vectors = {key: config["paths"]["vectors"] for key, config in configs.items()}
+    assert vectors["ablation", "bilstm+vectors"] == str(tmp_path / "vectors")
+    assert vectors["ablation", "lstm_ner_bilstm"] is None
+    earlier = configs["accuracy_ablation", "bilstm_crf"]
+    assert vectors["accuracy_ablation", "bilstm_crf"] == str(tmp_path / "vectors")
+    assert earlier["initialize"]["vectors"] == "${paths.vectors}"
+    md = configs["accuracy_ablation", "en_core_web_md"]
+    assert md["initialize"]["vectors"] == suites.md_vectors()
 
 
 def test_update_speed_prints_milliseconds_per_update(tmp_path):
@@ -180,14 +174,15 @@ def test_update_speed_prints_milliseconds_per_update(tmp_path):
     DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
     command = [
         sys.executable,
-        str(ROOT / "benchmarks" / "update_speed.py"),
+        "-m",
+        "benchmarks.update_speed",
         str(ROOT / "configs" / "lstm.cfg"),
         "--train",
         str(tmp_path / "train.spacy"),
         "--batches",
         "2",
     ]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     milliseconds = float(result.stdout.split(": ")[1].split(" ms")[0])
     words = float(result.stdout.split("per update of ")[1].split(" words")[0])
@@ -201,12 +196,13 @@ def test_update_speed_refuses_a_corpus_too_small(tmp_path):
     )
     command = [
         sys.executable,
-        str(ROOT / "benchmarks" / "update_speed.py"),
+        "-m",
+        "benchmarks.update_speed",
         str(ROOT / "configs" / "lstm.cfg"),
         "--train",
         str(tmp_path / "train.spacy"),
     ]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode != 0 and "too few" in result.stderr
 
 
@@ -230,7 +226,8 @@ def test_long_docs_writes_peak_memory_per_length(tmp_path):
     DocBin(docs=[eg.reference for eg in make_examples(nlp)]).to_disk(tmp_path / "test.spacy")
     command = [
         sys.executable,
-        str(ROOT / "benchmarks" / "long_docs.py"),
+        "-m",
+        "benchmarks.long_docs",
         str(ROOT / "tests" / "data" / "v1_softmax"),
         "--tokens",
         "50",
@@ -240,7 +237,7 @@ def test_long_docs_writes_peak_memory_per_length(tmp_path):
         "--output",
         str(tmp_path),
     ]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     runs = json.loads((tmp_path / "long_docs.json").read_text())[
         str(ROOT / "tests" / "data" / "v1_softmax")
@@ -300,65 +297,130 @@ def test_accuracy_benchmark_refuses_documents_of_no_sentence(capsys):
     assert "--doc-sents must be at least 1, got 0" in capsys.readouterr().err
 
 
-def test_accuracy_ablation_systems_change_only_their_overrides(tmp_path):
-    args = accuracy.parse_args(
-        ["--suite", "accuracy_ablation", "--vectors", str(tmp_path / "vectors")]
-    )
-    assert args.dev_only
-    corpus = {"train": tmp_path / "train.spacy", "dev": tmp_path / "dev.spacy"}
-    configs = {}
-    for name, system in suites.SUITES["accuracy_ablation"].items():
-        path = tmp_path / f"{name}.cfg"
-        suites.write_config(
-            suites.base_config(system, tmp_path),
-            path,
-            corpus,
-            args,
-            tmp_path / "c",
-            tmp_path / "s",
-            system.overrides,
+EMBED = "components.lstm_ner.model.embed"
+EARLIER = "configs/ablation/bilstm_crf_earlier.cfg"
+SENTENCES = {
+    "corpora.train.n_sents": 1,
+    "corpora.dev.n_sents": 1,
+    "training.batcher.@batchers": "spacy.batch_by_sequence.v1",
+    "training.batcher.size": 64,
+}
+AFFIXES = {
+    f"{EMBED}.attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+    f"{EMBED}.widths": [64, 16, 32, 16],
+    f"{EMBED}.rows": [20000, 2000, 5000, 1000],
+}
+# each config of configs/ablation/: the config it varies and every setting it changes
+VARIANTS = {
+    "bilstm_with_crf": (
+        "configs/bilstm.cfg",
+        {"components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2"},
+    ),
+    "bilstm_with_chars": ("configs/bilstm.cfg", {f"{EMBED}.chars": 8}),
+    "bilstm_with_vectors": (
+        "configs/bilstm.cfg",
+        {"paths.vectors": "corpus/vectors", f"{EMBED}.include_static_vectors": True},
+    ),
+    "bilstm_h128": ("configs/bilstm.cfg", {"components.lstm_ner.model.hidden_width": 128}),
+    "bilstm_h96": ("configs/bilstm.cfg", {"components.lstm_ner.model.hidden_width": 96}),
+    "bilstm_sentences": ("configs/bilstm.cfg", SENTENCES),
+    "bilstm_crf_sentences": ("configs/bilstm_crf.cfg", SENTENCES),
+    "bilstm_crf_vectors_dropout": (
+        "configs/ablation/bilstm_crf_sentences.cfg",
+        {f"{EMBED}.vectors_dropout": None},
+    ),
+    "bilstm_crf_affixes": ("configs/ablation/bilstm_crf_vectors_dropout.cfg", AFFIXES),
+    "bilstm_crf_earlier": (
+        "configs/ablation/bilstm_crf_affixes.cfg",
+        {
+            f"{EMBED}.word_dropout_rate": 0.5,
+            f"{EMBED}.word_dropout_alpha": 0.0,
+            "components.lstm_ner.model.hidden_width": 128,
+            "training.optimizer.L2": 0.0,
+        },
+    ),
+    "bilstm_crf_earlier_h200": (EARLIER, {"components.lstm_ner.model.hidden_width": 200}),
+    "bilstm_crf_earlier_no_word_dropout": (EARLIER, {f"{EMBED}.word_dropout_rate": 0.0}),
+    "bilstm_crf_earlier_no_char_cnn": (EARLIER, {f"{EMBED}.char_cnn_width": 0}),
+    "bilstm_crf_earlier_dropout_0.2": (EARLIER, {"training.dropout": 0.2}),
+    "bilstm_crf_earlier_depth_2": (EARLIER, {"components.lstm_ner.model.depth": 2}),
+    "bilstm_crf_earlier_grad_clip_1": (EARLIER, {"training.optimizer.grad_clip": 1.0}),
+    "bilstm_crf_earlier_variational_dropout": (
+        EARLIER,
+        {"components.lstm_ner.model.variational_dropout": True},
+    ),
+    "bilstm_crf_earlier_word_dropout_0.7": (EARLIER, {f"{EMBED}.word_dropout_rate": 0.7}),
+    "bilstm_crf_earlier_char_cnn_100": (EARLIER, {f"{EMBED}.char_cnn_width": 100}),
+    "bilstm_crf_earlier_clip_1_word_dropout_0.7": (
+        EARLIER,
+        {"training.optimizer.grad_clip": 1.0, f"{EMBED}.word_dropout_rate": 0.7},
+    ),
+    "bilstm_crf_earlier_weight_decay_0.01": (EARLIER, {"training.optimizer.L2": 0.01}),
+    "bilstm_crf_earlier_batch_32": (
+        EARLIER,
+        {"training.batcher.size": 32, "training.optimizer.learn_rate": 0.0015},
+    ),
+    "bilstm_crf_earlier_lr_decay": (
+        EARLIER,
+        {
+            "training.optimizer.learn_rate.@schedules": "warmup_linear.v1",
+            "training.optimizer.learn_rate.warmup_steps": 100,
+            "training.optimizer.learn_rate.total_steps": 3000,
+            "training.optimizer.learn_rate.initial_rate": 0.002,
+        },
+    ),
+    **{
+        f"bilstm_crf_earlier_word_dropout_alpha_{alpha}": (
+            EARLIER,
+            {f"{EMBED}.word_dropout_rate": 0.0, f"{EMBED}.word_dropout_alpha": float(alpha)},
         )
-        configs[name] = Config().from_disk(path, interpolate=False)
-    full = configs["bilstm_crf"]
-    embed = lambda name: configs[name]["components"]["lstm_ner"]["model"]["embed"]  # noqa: E731
-    assert (
-        embed("bilstm_crf")["word_dropout_rate"] > 0
-        and embed("-word_dropout")["word_dropout_rate"] == 0
+        for alpha in (4, 16, 32)
+    },
+    "bilstm_crf_earlier_en_core_web_md": (EARLIER, {"initialize.vectors": "en_core_web_md"}),
+}
+
+
+def settings(path: str) -> dict:
+    """The settings of the config file at `path` (from the repository root), by dotted name."""
+
+    def flatten(section: dict, prefix: str):
+        for key, value in section.items():
+            if isinstance(value, dict):
+                yield from flatten(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    return dict(flatten(load_config(ROOT / path, interpolate=False), ""))
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_ablation_config_changes_only_what_it_says(name):
+    """Each config of configs/ablation/ names its base on its first line and differs from it
+    in the settings it is about alone (settings only the base has, defaults it spells out,
+    do not count)."""
+    base, changes = VARIANTS[name]
+    path = f"configs/ablation/{name}.cfg"
+    assert (ROOT / path).read_text(encoding="utf8").startswith(f"# {base} ")
+    ours, theirs = settings(path), settings(base)
+    assert {key: value for key, value in ours.items() if theirs.get(key, KeyError) != value} == (
+        changes
     )
-    assert embed("bilstm_crf")["char_cnn_width"] > 0 and embed("-char_cnn")["char_cnn_width"] == 0
-    assert (
-        embed("word_dropout_alpha_16")["word_dropout_alpha"] == 16.0
-        and embed("word_dropout_alpha_16")["word_dropout_rate"] == 0.0
-    )
-    shipped = Config().from_disk(ROOT / "configs" / "bilstm_crf.cfg", interpolate=False)
-    combo = configs["alpha_32_hidden_200_weight_decay_0.01"]
-    no_affixes = configs["alpha_32_hidden_200_weight_decay_0.01_no_affixes"]
-    assert full["components"] != shipped["components"]
-    assert shipped["components"]["lstm_ner"]["model"]["embed"]["vectors_dropout"] == 0.0
-    assert embed("alpha_32_hidden_200_weight_decay_0.01_no_affixes")["vectors_dropout"] is None
-    with_vectors_kept = copy.deepcopy(no_affixes["components"])
-    with_vectors_kept["lstm_ner"]["model"]["embed"]["vectors_dropout"] = 0.0
-    assert with_vectors_kept == shipped["components"]
-    assert embed("bilstm_crf")["vectors_dropout"] is None
-    assert combo["training"]["optimizer"] == no_affixes["training"]["optimizer"]
-    assert combo["training"]["optimizer"] == shipped["training"]["optimizer"]
-    features = ("attrs", "widths", "rows")
-    combo_embed = embed("alpha_32_hidden_200_weight_decay_0.01")
-    no_affixes_embed = embed("alpha_32_hidden_200_weight_decay_0.01_no_affixes")
-    assert [combo_embed[key] for key in features] == [embed("bilstm_crf")[key] for key in features]
-    assert "PREFIX" in combo_embed["attrs"] and "PREFIX" not in no_affixes_embed["attrs"]
-    assert {k: v for k, v in combo_embed.items() if k not in features} == {
-        k: v for k, v in no_affixes_embed.items() if k not in features
+
+
+def test_every_system_config_is_a_spacy_training_config():
+    """Each config a suite trains exists and builds in spaCy, its [training] block too; each
+    config of configs/ablation/ is one a suite trains."""
+    systems = [system for suite in suites.SUITES.values() for system in suite.values()]
+    configs = {system.config for system in [*systems, *calibration.SYSTEMS.values()]} - {None}
+    ablation = {
+        path.relative_to(ROOT).as_posix() for path in (ROOT / "configs" / "ablation").glob("*.cfg")
     }
-    assert (
-        full["training"]["dropout"] == 0.5 and configs["dropout_0.2"]["training"]["dropout"] == 0.2
-    )
-    assert (
-        full["paths"]["vectors"] == str(tmp_path / "vectors")
-        and full["initialize"]["vectors"] == "${paths.vectors}"
-    )
-    assert configs["en_core_web_md"]["initialize"]["vectors"] == suites.md_vectors()
-    assert shipped["corpora"]["train"]["n_sents"] == 10
-    for config in configs.values():
-        assert config["corpora"]["train"]["n_sents"] == config["corpora"]["dev"]["n_sents"] == 1
-        assert config["training"]["batcher"]["@batchers"] == "spacy.batch_by_sequence.v1"
+    assert ablation <= configs
+    assert ablation == {f"configs/ablation/{name}.cfg" for name in VARIANTS} | {
+        "configs/ablation/spacy_beam_ner.cfg"
+    }
+    for path in sorted(configs):
+        nlp = load_model_from_config(load_config(ROOT / path), auto_fill=True, validate=True)
+        registry.resolve(nlp.config.interpolate()["training"], schema=ConfigSchemaTraining)
+    beam = load_config(ROOT / "configs" / "ablation" / "spacy_beam_ner.cfg")
+    assert beam["components"]["ner"]["factory"] == "beam_ner"

@@ -1,17 +1,14 @@
 """`benchmarks/generalisation.py`: entity scores on the mentions seen and unseen in training."""
 
 import json
-import sys
 
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from typer.testing import CliRunner
-from util import ROOT
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from generalisation import app, evaluate_novelty, score_by_novelty, training_mentions  # noqa: E402
+from benchmarks.generalisation import app, evaluate_novelty, score_by_novelty, training_mentions
 
 TRAIN = [
     (["Bob", "lives", "in", "Paris"], ["B-PER", "O", "O", "B-LOC"]),
