@@ -57,7 +57,6 @@ def stage_profile(
         _timed_layers(timed, seconds),
         _timed_methods(module, ("forward",), seconds, "lstm"),
         _timed_methods(pipe, ("predict", "set_annotations"), seconds),
-        _timed_methods(pipe.head, ("weights",), seconds, "entity scores"),
         _timed_functions(pipe_module, ("score_entities",), seconds, "entity scores"),
         _timed_functions(tagger_module, ("_flat_prediction",), seconds, "embed"),
     ):
