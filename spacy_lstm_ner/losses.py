@@ -111,37 +111,55 @@ def _shapes(output: CRFOutput) -> List[tuple]:
     return [values.shape for values in output.chain]
 
 
+# Steps between two rescalings of the forward sums: in float64, eight steps of
+# scores cannot overflow or underflow them.
+RESCALE_EVERY = 8
+
+
 def log_partitions(emissions, lengths, chain, masks, gold):
     """The log-partition of each doc's paths, then of its paths that agree with
     `gold` (-1: any tag), as one (2 * n_docs,) tensor, and whether each of
     those has a path at all. `emissions` (n_docs, n_steps, n_tags) is padded;
     `chain` the learned (start, transitions, end) scores, `masks` the scheme's
-    allowed moves. The sums run in probability space: each step is one matrix
-    product, rescaled to sum to one, the logs of the scales added on the side."""
+    allowed moves. The sums run in probability space, one matrix product a
+    step, every few steps rescaled to sum to one by a constant (outside autograd: a constant
+    factor leaves the gradient of a log unchanged) whose log adds up on the
+    side, as do the emissions' per-step peaks. A doc's sum is read at its last
+    step; past it, its row runs on over the padding, unread."""
     import torch
 
     n_docs, n_steps, n_tags = emissions.shape
     agrees = (gold[..., None] < 0) | (gold[..., None] == torch.arange(n_tags, device=gold.device))
     scores = torch.cat([emissions, emissions.masked_fill(~agrees, NEVER)])
-    lengths = torch.cat([lengths, lengths])
-    peaks = scores.max(dim=2).values
-    weights = torch.exp(scores - peaks[..., None])
+    last = torch.cat([lengths, lengths]) - 1
+    live = torch.arange(n_steps, device=last.device)[None, :] <= last[:, None]
+    peaks = scores.detach().max(dim=2).values
+    weights = torch.exp(scores - peaks[..., None]).unbind(dim=1)  # one gradient, not one a step
     start, moves, end = (
         torch.exp(values.masked_fill(~valid, NEVER)) for values, valid in zip(chain, masks)
     )
-    live = torch.arange(n_steps, device=lengths.device)[None, :] < lengths[:, None]
     tiny = torch.finfo(scores.dtype).tiny
-    current = start * weights[:, 0]
-    sums = [current.sum(dim=1)]
-    current = current / sums[0].clamp_min(tiny)[:, None]
-    for t in range(1, n_steps):
-        stepped = (current @ moves) * weights[:, t]
-        total = stepped.sum(dim=1)
-        sums.append(torch.where(live[:, t], total, torch.ones_like(total)))
-        stepped = stepped / total.clamp_min(tiny)[:, None]
-        current = torch.where(live[:, t, None], stepped, current)
-    sums.append(current @ end)
-    sums = torch.stack(sums)
-    paths_left = (sums > 0).all(dim=0)
-    log_z = torch.log(sums.clamp_min(tiny)).sum(dim=0) + (peaks * live).sum(dim=1)
+    ending = {}
+    for row, step in enumerate(last.tolist()):
+        ending.setdefault(step, []).append(row)
+    log_scale = torch.zeros(len(last), dtype=scores.dtype, device=scores.device)
+    rows, sums, logs = [], [], []
+    current = start * weights[0]
+    for t in range(n_steps):
+        if t:
+            current = (current @ moves) * weights[t]
+        if t % RESCALE_EVERY == 0:
+            with torch.no_grad():
+                total = current.sum(dim=1).clamp_min(tiny)
+                log_scale += torch.log(total)
+            current = current / total[:, None]
+        if t in ending:
+            at = torch.as_tensor(ending[t], device=scores.device)
+            rows.append(at)
+            sums.append(current[at] @ end)
+            logs.append(log_scale[at])
+    order = torch.argsort(torch.cat(rows))
+    closing, log_scale = torch.cat(sums)[order], torch.cat(logs)[order]
+    paths_left = closing.detach() > 0
+    log_z = torch.log(closing.clamp_min(tiny)) + log_scale + (peaks * live).sum(dim=1)
     return log_z, paths_left
