@@ -97,6 +97,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "--gold-preproc", action="store_true", help="train and pick the best model on gold tokens"
     )
     parser.add_argument(
+        "--labels",
+        help="comma-separated labels every lstm_ner system initializes with (default: the "
+        "training set's), for a training set that lacks some of the dev set's",
+    )
+    parser.add_argument(
         "--doc-sents",
         type=int,
         default=10,
@@ -137,6 +142,8 @@ def run_seed(name: str, seed: int, corpus: Dict[str, Path], args) -> Dict[str, A
     overrides = {"system.seed": seed}
     if args.gold_preproc:
         overrides.update({"corpora.train.gold_preproc": True, "corpora.dev.gold_preproc": True})
+    if args.labels and not name.startswith("spacy"):
+        overrides["initialize.components"] = {"lstm_ner": {"labels": args.labels.split(",")}}
     system = SUITES[args.suite][name]
     trained = train_system(f"{name}/seed{seed}", system, corpus, args.workdir, args, overrides)
     keep = ("train_seconds", "train_steps", "train_words_per_second", "stopped_by", "dev_curve")

@@ -12,7 +12,7 @@ from spacy.util import load_config, load_model_from_config, registry
 from thinc.api import Config
 from util import ROOT, convert_gmb_slice, make_examples, write_vectors
 
-from benchmarks import accuracy, benchmark, calibration, suites, train
+from benchmarks import accuracy, benchmark, calibration, learning_curve, suites, train
 from benchmarks.report import markdown
 from benchmarks.stages import STAGES, stage_profile
 
@@ -295,6 +295,53 @@ def test_accuracy_benchmark_refuses_documents_of_no_sentence(capsys):
     with pytest.raises(SystemExit):
         accuracy.parse_args(["--doc-sents", "0"])
     assert "--doc-sents must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_learning_curve_subsets_are_nested_runs_of_sentences(tmp_path):
+    nlp = spacy.blank("en")
+    docs = [nlp.make_doc(f"Sentence number {i} .") for i in range(95)]
+    DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
+    subsets = learning_curve.nested_subsets(
+        tmp_path / "train.spacy", [0.5, 0.1, 1.0], seed=0, run_length=10, workdir=tmp_path
+    )
+    texts = {
+        fraction: [doc.text for doc in DocBin().from_disk(subset["path"]).get_docs(nlp.vocab)]
+        for fraction, subset in subsets.items()
+    }
+    assert [len(texts[f]) for f in (0.1, 0.5, 1.0)] == [10, 50, 95]
+    assert set(texts[0.1]) <= set(texts[0.5]) <= set(texts[1.0])
+    for fraction in (0.1, 0.5):
+        numbers = [int(text.split()[2]) for text in texts[fraction]]
+        assert numbers == sorted(numbers) and all(
+            number // 10 * 10 in numbers for number in numbers
+        )
+    assert subsets[0.1]["sentences"] == 10 and subsets[0.1]["tokens"] == 40
+    other = learning_curve.nested_subsets(
+        tmp_path / "train.spacy", [0.1], seed=1, run_length=10, workdir=tmp_path / "other"
+    )
+    assert [
+        doc.text for doc in DocBin().from_disk(other[0.1]["path"]).get_docs(nlp.vocab)
+    ] != texts[0.1]
+
+
+def test_learning_curve_trains_each_share_and_writes_table_and_plot(tmp_path):
+    corpus = convert_gmb_slice(tmp_path, N_SENTENCES, SPLITS)
+    write_vectors(tmp_path)
+    report = learning_curve.main(
+        ["--corpus", str(corpus), "--vectors", str(tmp_path / "vectors")]
+        + ["--systems", "lstm_ner_bilstm_crf", "--fractions", "0.2,1", "--max-steps", "10"]
+        + ["--eval-frequency", "5", "--output", str(tmp_path / "out")]
+        + ["--workdir", str(tmp_path / "work"), "--name", "tiny_curve"]
+    )
+    assert [(p["fraction"], p["system"]) for p in report["points"]] == [
+        (0.2, "lstm_ner_bilstm_crf"),
+        (1.0, "lstm_ner_bilstm_crf"),
+    ]
+    assert report["points"][0]["sentences"] < report["points"][1]["sentences"]
+    assert all(p["train_steps"] == 10 and 0 <= p["test_docs_f"] <= 1 for p in report["points"])
+    assert report["points"][0]["budget_seconds"] == round(1800 * 0.2**0.5)
+    assert "| 20% |" in (tmp_path / "out" / "tiny_curve.md").read_text()
+    assert (tmp_path / "out" / "tiny_curve.png").stat().st_size > 0
 
 
 EMBED = "components.lstm_ner.model.embed"
