@@ -12,7 +12,15 @@ from spacy.util import load_config, load_model_from_config, registry
 from thinc.api import Config
 from util import ROOT, convert_gmb_slice, make_examples, write_vectors
 
-from benchmarks import accuracy, benchmark, calibration, learning_curve, suites, train
+from benchmarks import (
+    accuracy,
+    active_learning,
+    benchmark,
+    calibration,
+    learning_curve,
+    suites,
+    train,
+)
 from benchmarks.report import markdown
 from benchmarks.stages import STAGES, stage_profile
 
@@ -342,6 +350,29 @@ def test_learning_curve_trains_each_share_and_writes_table_and_plot(tmp_path):
     assert report["points"][0]["budget_seconds"] == round(1800 * 0.2**0.5)
     assert "| 20% |" in (tmp_path / "out" / "tiny_curve.md").read_text()
     assert (tmp_path / "out" / "tiny_curve.png").stat().st_size > 0
+
+
+def test_active_learning_grows_the_labelled_share_round_by_round(tmp_path):
+    corpus = convert_gmb_slice(tmp_path, N_SENTENCES, SPLITS)
+    write_vectors(tmp_path)
+    report = active_learning.main(
+        ["--corpus", str(corpus), "--vectors", str(tmp_path / "vectors")]
+        + ["--strategies", "mnlp,random", "--random-seeds", "0", "--shares", "0.1,0.3"]
+        + ["--max-steps", "10", "--eval-frequency", "5", "--output", str(tmp_path / "out")]
+        + ["--workdir", str(tmp_path / "work"), "--name", "tiny_al"]
+    )
+    assert [(run["strategy"], run["seed"]) for run in report["runs"]] == [
+        ("mnlp", 0),
+        ("random", 0),
+    ]
+    for run in report["runs"]:
+        first, second = run["rounds"]
+        assert 0.1 <= first["share"] < 0.15 and 0.3 <= second["share"] < 0.35
+        assert all(0 <= r["test_docs_f"] <= 1 and r["train_steps"] == 10 for r in run["rounds"])
+    mnlp, random_ = (run["rounds"][0]["sentences"] for run in report["runs"])
+    assert mnlp == random_
+    assert (tmp_path / "out" / "tiny_al.png").stat().st_size > 0
+    assert "| mnlp | 0 | 1 |" in (tmp_path / "out" / "tiny_al.md").read_text()
 
 
 EMBED = "components.lstm_ner.model.embed"

@@ -1,0 +1,255 @@
+"""Active learning, simulated: labels revealed from gold for the sentences each
+strategy of `spacy_lstm_ner.selection` chooses, round after round.
+
+    python -m benchmarks.active_learning --corpus corpus/conll --dev valid --vectors corpus/vectors
+        --gold-preproc --name active_learning_conll [--strategies mnlp,entity,random]
+        [--random-seeds 0,1,2] [--shares 0.01,0.02,0.04,0.08,0.16,0.3] [--output metrics]
+
+Every run starts from the same random sentences holding the first share of the
+training set's tokens (`--start-seed`) and trains `--config` on them. Each
+round after, the strategy ranks the sentences not yet labelled by the model of
+the round before (it sees no gold label and no test text), adds the highest
+ranked until the labelled tokens reach the next share, and the model goes on
+training from its weights (`spacy_lstm_ner.resume_from.v1`) on all labelled
+sentences. Each round's model is scored on the test split on documents of
+`--doc-sents` sentences, overall and on the mentions unseen in its labelled
+sentences. Writes `<name>.json`, `<name>.md` and `<name>.png` to `--output`.
+"""
+
+import argparse
+import json
+import random
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.vocab import Vocab
+
+from benchmarks.generalisation import score_pipeline, training_mentions
+from benchmarks.report import score
+from benchmarks.suites import System
+from benchmarks.train import train_system
+from spacy_lstm_ner.selection import Source, select
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"))
+    parser.add_argument("--dev", default="dev", help="dev DocBin's name in --corpus")
+    parser.add_argument("--vectors", help="vectors of a config that uses them")
+    parser.add_argument("--gold-preproc", action="store_true")
+    parser.add_argument("--config", default="configs/bilstm_crf.cfg")
+    parser.add_argument("--strategies", default="mnlp,entity,random")
+    parser.add_argument("--random-seeds", default="0,1,2", help="seeds of the random strategy")
+    parser.add_argument("--shares", default="0.01,0.02,0.04,0.08,0.16,0.3")
+    parser.add_argument("--start-seed", type=int, default=0, help="seed of the first sentences")
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--first-seconds", type=float, default=300)
+    parser.add_argument("--round-seconds", type=float, default=240)
+    parser.add_argument("--max-steps", type=int, default=6000)
+    parser.add_argument("--eval-frequency", type=int, default=250)
+    parser.add_argument("--doc-sents", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--torch-threads", type=int, default=1)
+    parser.add_argument("--name", default="active_learning")
+    parser.add_argument("--output", type=Path, default=Path("metrics"))
+    parser.add_argument("--workdir", type=Path, help="default training/<name>")
+    args = parser.parse_args(argv)
+    args.workdir = args.workdir or Path("training") / args.name
+    args.shares = [float(value) for value in args.shares.split(",")]
+    if args.shares != sorted(args.shares) or not 0 < args.shares[0] < args.shares[-1] <= 1:
+        parser.error(f"--shares must grow within (0, 1], got {args.shares}")
+    args.quick = False
+    return args
+
+
+def sentences_of(path: Path) -> List[Doc]:
+    return [
+        sent.as_doc()
+        for doc in DocBin().from_disk(path).get_docs(Vocab())
+        for sent in (doc.sents if doc.has_annotation("SENT_START") else [doc[:]])
+        if len(sent)
+    ]
+
+
+def first_sentences(sentences: List[Doc], share: float, seed: int) -> List[int]:
+    """Random sentences holding `share` of the tokens."""
+    order = list(range(len(sentences)))
+    random.Random(seed).shuffle(order)
+    return take_tokens(order, sentences, share * sum(len(doc) for doc in sentences))
+
+
+def take_tokens(ranked: List[int], sentences: List[Doc], tokens: float) -> List[int]:
+    """The first of `ranked` until they hold `tokens` tokens."""
+    taken, total = [], 0
+    for i in ranked:
+        if total >= tokens:
+            break
+        taken.append(i)
+        total += len(sentences[i])
+    return taken
+
+
+def ranked_pool(
+    model: Path, sentences: List[Doc], pool: List[int], strategy: str, seed: int, args
+) -> List[int]:
+    """The pool's sentences, by `strategy`, as the model of `model` ranks their texts."""
+    nlp = spacy.load(model)
+    sources = [Source(sentences[i].text, str(i)) for i in pool]
+    if strategy == "random":
+        order = list(pool)
+        random.Random(seed).shuffle(order)
+        return order
+    chosen = select(nlp, sources, len(sources), strategy=strategy, batch_size=args.batch_size)
+    return [int(item.where) for item in chosen]
+
+
+def run(
+    strategy: str, seed: int, sentences: List[Doc], labels: List[str], corpus, args
+) -> List[Dict[str, Any]]:
+    """Every round of one strategy (and seed, for random): its labelled share and scores."""
+    total = sum(len(doc) for doc in sentences)
+    labelled = first_sentences(sentences, args.shares[0], args.start_seed)
+    workdir = args.workdir / f"{strategy}{seed if strategy == 'random' else ''}"
+    rounds, previous = [], None
+    for number, share in enumerate(args.shares):
+        if number:
+            pool = sorted(set(range(len(sentences))) - set(labelled))
+            ranked = ranked_pool(previous, sentences, pool, strategy, seed + number, args)
+            wanted = share * total - sum(len(sentences[i]) for i in labelled)
+            labelled += take_tokens(ranked, sentences, wanted)
+        train = workdir / f"round{number}" / "train.spacy"
+        train.parent.mkdir(parents=True, exist_ok=True)
+        docs = [sentences[i] for i in sorted(labelled)]
+        DocBin(docs=docs).to_disk(train)
+        overrides = {
+            "system.seed": args.seed,
+            "initialize.components": {"lstm_ner": {"labels": labels}},
+        }
+        if args.gold_preproc:
+            overrides.update({"corpora.train.gold_preproc": True, "corpora.dev.gold_preproc": True})
+        if previous is not None:
+            overrides["initialize.after_init"] = {
+                "@callbacks": "spacy_lstm_ner.resume_from.v1",
+                "path": str(previous),
+            }
+        args.max_seconds = args.round_seconds if number else args.first_seconds
+        trained = train_system(
+            f"round{number}",
+            System(args.config, args.config),
+            {**corpus, "train": train},
+            workdir,
+            args,
+            overrides,
+        )
+        previous = Path(trained["model"])
+        nlp = spacy.load(previous)
+        seen = training_mentions(docs)
+        test = score_pipeline(nlp, seen, corpus["test"], args.doc_sents)
+        dev = score_pipeline(nlp, seen, corpus["dev"], args.doc_sents)
+        tokens = sum(len(doc) for doc in docs)
+        rounds.append(
+            {
+                "round": number,
+                "sentences": len(docs),
+                "tokens": tokens,
+                "share": tokens / total,
+                "train_seconds": trained["train_seconds"],
+                "train_steps": trained["train_steps"],
+                "test_docs_f": test["ents_f"],
+                "test_docs_unseen": test["unseen"]["f"],
+                "dev_docs_f": dev["ents_f"],
+            }
+        )
+        print(
+            f"{strategy} {seed} round {number}: {tokens / total:.1%} of the tokens, test F1 {test['ents_f']:.3f}",
+            flush=True,
+        )
+    return rounds
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
+    args = parse_args(argv)
+    args.output.mkdir(parents=True, exist_ok=True)
+    corpus = {
+        "train": args.corpus / "train.spacy",
+        "dev": args.corpus / f"{args.dev}.spacy",
+        "test": args.corpus / "test.spacy",
+    }
+    sentences = sentences_of(corpus["train"])
+    labels = sorted({ent.label_ for doc in sentences for ent in doc.ents})
+    runs = []
+    for strategy in args.strategies.split(","):
+        seeds = (
+            [int(seed) for seed in args.random_seeds.split(",")] if strategy == "random" else [0]
+        )
+        for seed in seeds:
+            runs.append(
+                {
+                    "strategy": strategy,
+                    "seed": seed,
+                    "rounds": run(strategy, seed, sentences, labels, corpus, args),
+                }
+            )
+    settings = {
+        key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
+    }
+    report = {"settings": settings, "runs": runs}
+    (args.output / f"{args.name}.json").write_text(
+        json.dumps(report, indent=2) + "\n", encoding="utf8"
+    )
+    (args.output / f"{args.name}.md").write_text(markdown(report), encoding="utf8")
+    plot(report, args.output / f"{args.name}.png")
+    print(markdown(report))
+    return report
+
+
+def markdown(report: Dict[str, Any]) -> str:
+    settings = report["settings"]
+    lines = [
+        f"# {settings['name']}: test F1 against the labelled share of the training tokens\n",
+        f"`{settings['config']}`; documents of {settings['doc_sents']} test sentences, gold tokens; "
+        f"first sentences drawn with seed {settings['start_seed']}.\n",
+        "| strategy | seed | round | labelled tokens | test docs F1 | unseen | dev docs F1 | train s (steps) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run_ in report["runs"]:
+        for r in run_["rounds"]:
+            lines.append(
+                f"| {run_['strategy']} | {run_['seed']} | {r['round']} | {r['share']:.1%} | "
+                f"{score(r['test_docs_f'])} | {score(r['test_docs_unseen'])} | {score(r['dev_docs_f'])} | "
+                f"{r['train_seconds']:.0f} ({r['train_steps']}) |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: Dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for run_ in report["runs"]:
+        label = run_["strategy"] + (f" {run_['seed']}" if run_["strategy"] == "random" else "")
+        style = ":" if run_["strategy"] == "random" else "-"
+        axes.plot(
+            [r["share"] * 100 for r in run_["rounds"]],
+            [r["test_docs_f"] for r in run_["rounds"]],
+            "o" + style,
+            label=label,
+        )
+    axes.set_xlabel("% of the training tokens labelled")
+    axes.set_ylabel("test entity F1 (documents)")
+    axes.set_title(report["settings"]["name"])
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+if __name__ == "__main__":
+    main()
