@@ -142,10 +142,11 @@ def select(
                 yield item
 
     if strategy == "random":
-        chosen = sorted(_reservoir(readable(), n, random.Random(seed)))
+        chosen = [source for _, source in sorted(_reservoir(readable(), n, random.Random(seed)))]
         return [
-            selected._replace(score=0.0)
-            for selected in _annotated(nlp, [source for _, source in chosen], component, batch_size)
+            selected
+            for batch in minibatch(chosen, batch_size)
+            for selected in _annotated(nlp, batch, component, batch_size)
         ]
     heap: List[Tuple[float, int, Selected]] = []
     count = 0
