@@ -52,6 +52,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--name", default="learning_curve")
     parser.add_argument("--output", type=Path, default=Path("metrics"))
     parser.add_argument("--workdir", type=Path, help="default training/<name>")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        help="write one report of these reports' points instead of training (runs of "
+        "different systems side by side)",
+    )
     args = parser.parse_args(argv)
     args.workdir = args.workdir or Path("training") / args.name
     args.fractions = [float(value) for value in args.fractions.split(",")]
@@ -99,6 +105,9 @@ def budget(fraction: float, args) -> int:
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        reports = [json.loads(Path(path).read_text()) for path in args.merge]
+        return write(merged(reports, args), args)
     subsets = nested_subsets(
         args.corpus / "train.spacy", args.fractions, args.subset_seed, args.doc_sents, args.workdir
     )
@@ -160,10 +169,30 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
                     },
                 }
             )
-    settings = {
-        key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
+    return write({"settings": settings_of(args), "points": points}, args)
+
+
+def settings_of(args) -> Dict[str, Any]:
+    return {
+        key: str(value) if isinstance(value, Path) else value
+        for key, value in vars(args).items()
+        if key != "merge"
     }
-    report = {"settings": settings, "points": points}
+
+
+def merged(reports: List[Dict[str, Any]], args) -> Dict[str, Any]:
+    """One report of the points of several runs of the same shares (one system
+    each, say, run side by side), ordered by share."""
+    points = sorted(
+        (point for report in reports for point in report["points"]),
+        key=lambda point: point["fraction"],
+    )
+    settings = {**reports[0]["settings"], "name": args.name}
+    settings["systems"] = ",".join(dict.fromkeys(point["system"] for point in points))
+    return {"settings": settings, "points": points}
+
+
+def write(report: Dict[str, Any], args) -> Dict[str, Any]:
     (args.output / f"{args.name}.json").write_text(
         json.dumps(report, indent=2) + "\n", encoding="utf8"
     )

@@ -375,6 +375,28 @@ def test_active_learning_grows_the_labelled_share_round_by_round(tmp_path):
     assert "| mnlp | 0 | 1 |" in (tmp_path / "out" / "tiny_al.md").read_text()
 
 
+def test_learning_curve_merges_runs_of_one_system_each(tmp_path):
+    def report(system, fractions):
+        points = [
+            {"fraction": f, "system": system, "test_docs_f": f, "test_docs_unseen": f}
+            for f in fractions
+        ]
+        return {
+            "settings": {"name": system, "doc_sents": 10, "subset_seed": 0, "seed": 0},
+            "points": points,
+        }
+
+    args = learning_curve.parse_args(["--name", "both", "--output", str(tmp_path)])
+    both = learning_curve.merged([report("a", [0.01, 0.1]), report("b", [0.01, 0.1])], args)
+    assert [(p["fraction"], p["system"]) for p in both["points"]] == [
+        (0.01, "a"),
+        (0.01, "b"),
+        (0.1, "a"),
+        (0.1, "b"),
+    ]
+    assert both["settings"]["name"] == "both" and both["settings"]["systems"] == "a,b"
+
+
 EMBED = "components.lstm_ner.model.embed"
 EARLIER = "configs/ablation/bilstm_crf_earlier.cfg"
 SENTENCES = {
