@@ -14,7 +14,6 @@ over the seeds.
 """
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -24,7 +23,7 @@ from spacy.tokens import DocBin
 
 from benchmarks.generalisation import score_pipeline, training_mentions
 from benchmarks.measure import machine_info
-from benchmarks.report import score
+from benchmarks.report import score, settings_of, write_named
 from benchmarks.suites import SUITES
 from benchmarks.train import train_system
 
@@ -241,16 +240,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
             "runs": runs,
             "summary": summary(runs),
         }
-    settings = {
-        key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
-    }
-    report = {"settings": {**settings, "machine": machine_info()}, "systems": systems}
-    (args.output / f"{args.name}.json").write_text(
-        json.dumps(report, indent=2) + "\n", encoding="utf8"
-    )
-    (args.output / f"{args.name}.md").write_text(markdown(report), encoding="utf8")
-    print(markdown(report))
-    return report
+    report = {"settings": {**settings_of(args), "machine": machine_info()}, "systems": systems}
+    return write_named(report, args.output, args.name, markdown)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ sentences. Writes `<name>.json`, `<name>.md` and `<name>.png` to `--output`.
 """
 
 import argparse
-import json
 import random
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -27,7 +26,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
 from benchmarks.generalisation import score_pipeline, training_mentions
-from benchmarks.report import score
+from benchmarks.report import score, settings_of, write_named
 from benchmarks.suites import System
 from benchmarks.train import train_system
 from spacy_lstm_ner.selection import Source, select
@@ -194,17 +193,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
                     "rounds": run(strategy, seed, sentences, labels, corpus, args),
                 }
             )
-    settings = {
-        key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
-    }
-    report = {"settings": settings, "runs": runs}
-    (args.output / f"{args.name}.json").write_text(
-        json.dumps(report, indent=2) + "\n", encoding="utf8"
-    )
-    (args.output / f"{args.name}.md").write_text(markdown(report), encoding="utf8")
-    plot(report, args.output / f"{args.name}.png")
-    print(markdown(report))
-    return report
+    report = {"settings": settings_of(args), "runs": runs}
+    return write_named(report, args.output, args.name, markdown, plot)
 
 
 def markdown(report: Dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
 from benchmarks import accuracy
-from benchmarks.report import score
+from benchmarks.report import score, settings_of, write_named
 
 FRACTIONS = "0.01,0.02,0.05,0.1,0.25,0.5,1"
 
@@ -107,7 +107,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args.output.mkdir(parents=True, exist_ok=True)
     if args.merge:
         reports = [json.loads(Path(path).read_text()) for path in args.merge]
-        return write(merged(reports, args), args)
+        return write_named(merged(reports, args), args.output, args.name, markdown, plot)
     subsets = nested_subsets(
         args.corpus / "train.spacy", args.fractions, args.subset_seed, args.doc_sents, args.workdir
     )
@@ -169,15 +169,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
                     },
                 }
             )
-    return write({"settings": settings_of(args), "points": points}, args)
-
-
-def settings_of(args) -> Dict[str, Any]:
-    return {
-        key: str(value) if isinstance(value, Path) else value
-        for key, value in vars(args).items()
-        if key != "merge"
-    }
+    report = {"settings": settings_of(args, leave_out=["merge"]), "points": points}
+    return write_named(report, args.output, args.name, markdown, plot)
 
 
 def merged(reports: List[Dict[str, Any]], args) -> Dict[str, Any]:
@@ -190,16 +183,6 @@ def merged(reports: List[Dict[str, Any]], args) -> Dict[str, Any]:
     settings = {**reports[0]["settings"], "name": args.name}
     settings["systems"] = ",".join(dict.fromkeys(point["system"] for point in points))
     return {"settings": settings, "points": points}
-
-
-def write(report: Dict[str, Any], args) -> Dict[str, Any]:
-    (args.output / f"{args.name}.json").write_text(
-        json.dumps(report, indent=2) + "\n", encoding="utf8"
-    )
-    (args.output / f"{args.name}.md").write_text(markdown(report), encoding="utf8")
-    plot(report, args.output / f"{args.name}.png")
-    print(markdown(report))
-    return report
 
 
 def markdown(report: Dict[str, Any]) -> str:

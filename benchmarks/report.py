@@ -3,7 +3,7 @@
 
 import json
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Iterable, Optional
 
 from benchmarks.measure import SCORES
 from benchmarks.stages import STAGES
@@ -14,6 +14,32 @@ def write_report(report: Dict[str, Any], output: Path) -> None:
     (output / f"{suite}.json").write_text(json.dumps(report, indent=2) + "\n")
     (output / f"{suite}.md").write_text(markdown(report))
     plot_dev_curves(report["systems"], output / f"{suite}_dev_curve.png")
+
+
+def settings_of(args, leave_out: Iterable[str] = ()) -> Dict[str, Any]:
+    """A run's command-line settings as JSON values."""
+    return {
+        key: str(value) if isinstance(value, Path) else value
+        for key, value in vars(args).items()
+        if key not in leave_out
+    }
+
+
+def write_named(
+    report: Dict[str, Any],
+    output: Path,
+    name: str,
+    to_markdown: Callable[[Dict[str, Any]], str],
+    plot: Optional[Callable[[Dict[str, Any], Path], None]] = None,
+) -> Dict[str, Any]:
+    """`name`.json, `name`.md (and `name`.png, with a `plot`) in `output`; the
+    markdown printed."""
+    (output / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf8")
+    (output / f"{name}.md").write_text(to_markdown(report), encoding="utf8")
+    if plot is not None:
+        plot(report, output / f"{name}.png")
+    print(to_markdown(report))
+    return report
 
 
 def markdown(report: Dict[str, Any]) -> str:

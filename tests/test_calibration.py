@@ -5,19 +5,11 @@ import numpy
 import pytest
 import spacy
 from spacy.util import make_tempdir
-from util import TRAIN_DATA, ent_offsets, make_examples
+from util import TRAIN_DATA, ent_offsets, make_examples, scored
 
 from spacy_lstm_ner.calibration import calibration_error, fit_temperature
 
 TEXTS = [text for text, _ in TRAIN_DATA] + ["Merkel flew to Berlin and Paris on Friday.", "", "  "]
-
-
-def scored(doc, key="lstm_ner"):
-    group = doc.spans[key]
-    return {
-        (span.start, span.end, span.label_): float(score)
-        for span, score in zip(group, group.attrs["scores"])
-    }
 
 
 def test_calibration_error_and_temperature_fit():

@@ -14,6 +14,7 @@ from util import (
     ent_offsets,
     make_examples,
     run_python,
+    scored,
     small_model_config,
     train_pipeline,
 )
@@ -172,14 +173,6 @@ def test_no_span_starts_on_a_whitespace_token():
 # The component: scores in doc.spans, round trips, settings, calibration.
 
 TEXTS = [text for text, _ in TRAIN_DATA] + ["Merkel flew to Berlin and Paris on Friday.", "", "  "]
-
-
-def scored(doc, key="lstm_ner"):
-    group = doc.spans[key]
-    return {
-        (span.start, span.end, span.label_): float(score)
-        for span, score in zip(group, group.attrs["scores"])
-    }
 
 
 def test_span_group_holds_the_entities_with_their_probabilities(head_nlp):

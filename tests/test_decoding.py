@@ -8,30 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from spacy.training.iob_utils import iob_to_biluo
-from util import potentials_of
+from util import is_valid, potentials_of
 
 from spacy_lstm_ner.decoding import best_paths, viterbi
 from spacy_lstm_ner.tagset import TagSet
 
 LABELS = ["geo", "per"]
-
-
-def is_valid(tags, scheme):
-    """Independent validity check, straight from the scheme's definition."""
-    if scheme == "IOB":
-        for prev, tag in zip(["O"] + tags, tags):
-            if tag.startswith("I-") and prev[2:] != tag[2:]:
-                return False
-        return True
-    open_label = None
-    for tag in tags:
-        prefix, label = (tag, "") if tag == "O" else tag.split("-", 1)
-        if open_label is None and prefix in ("I", "L"):
-            return False
-        if open_label is not None and (prefix not in ("I", "L") or label != open_label):
-            return False
-        open_label = label if prefix in ("B", "I") else None
-    return open_label is None
 
 
 def masked(scores, tagset):

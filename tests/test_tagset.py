@@ -10,28 +10,12 @@ from hypothesis import strategies as st
 from spacy.tokens import Doc
 from spacy.training.iob_utils import biluo_tags_to_spans, iob_to_biluo
 from spacy.vocab import Vocab
+from util import is_valid
 
 from spacy_lstm_ner.potentials import NEVER, ChainScores
 from spacy_lstm_ner.tagset import TagSet
 
 LABELS = ["geo", "per"]
-
-
-def is_valid(tags, scheme):
-    """Independent validity check, straight from the scheme's definition."""
-    if scheme == "IOB":
-        return all(
-            not tag.startswith("I-") or prev[2:] == tag[2:] for prev, tag in zip(["O"] + tags, tags)
-        )
-    open_label = None
-    for tag in tags:
-        prefix, label = (tag, "") if tag == "O" else tag.split("-", 1)
-        if open_label is None and prefix in ("I", "L"):
-            return False
-        if open_label is not None and (prefix not in ("I", "L") or label != open_label):
-            return False
-        open_label = label if prefix in ("B", "I") else None
-    return open_label is None
 
 
 def test_tags_and_sizes():

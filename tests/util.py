@@ -212,6 +212,33 @@ def potentials_of(docs, chain):
     )
 
 
+def is_valid(tags, scheme):
+    """Whether a sequence of tag strings is valid in `scheme`: an independent check, straight from the scheme's definition."""
+    if scheme == "IOB":
+        for prev, tag in zip(["O"] + tags, tags):
+            if tag.startswith("I-") and prev[2:] != tag[2:]:
+                return False
+        return True
+    open_label = None
+    for tag in tags:
+        prefix, label = (tag, "") if tag == "O" else tag.split("-", 1)
+        if open_label is None and prefix in ("I", "L"):
+            return False
+        if open_label is not None and (prefix not in ("I", "L") or label != open_label):
+            return False
+        open_label = label if prefix in ("B", "I") else None
+    return open_label is None
+
+
+def scored(doc, key="lstm_ner"):
+    """{(start, end, label): probability} of the scored span group `key` of `doc`."""
+    group = doc.spans[key]
+    return {
+        (span.start, span.end, span.label_): float(score)
+        for span, score in zip(group, group.attrs["scores"])
+    }
+
+
 def path_score(emissions, chain, path):
     score = (
         chain.start[path[0]] + chain.end[path[-1]] + emissions[numpy.arange(len(path)), path].sum()
