@@ -147,7 +147,9 @@ class LSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         predictions, paths = self._predict(docs)
         if paths is None:
             return predictions, [Uncertainty(0.0, 0.0, 0) for _ in docs]
-        return predictions, uncertainties(paths, self.cfg["temperature"])
+        # With a threshold, the scored spans hold more than the path's entities.
+        scored = predictions.scored if self.threshold is None else None
+        return predictions, uncertainties(paths, self.cfg["temperature"], scored)
 
     def _predict(self, docs: List[Doc]) -> Tuple[Predictions, Optional[BestPaths]]:
         if not any(len(doc) for doc in docs):

@@ -8,11 +8,11 @@ paths: the signals that choose what to annotate next.
   that are wrong, sum of (1 - p), plus the entities that the prediction misses,
   the expected number of entities less sum of p."""
 
-from typing import List, NamedTuple
+from typing import List, NamedTuple, Optional
 
 import numpy
 
-from .confidence import score_entities
+from .confidence import ScoredSpans, score_entities
 from .decoding import BestPaths
 from .lattice import lattice
 
@@ -34,9 +34,13 @@ class Uncertainty(NamedTuple):
         raise ValueError(f"No uncertainty score for strategy {strategy!r}: choose mnlp or entity.")
 
 
-def uncertainties(paths: BestPaths, temperature: float = 1.0) -> List[Uncertainty]:
+def uncertainties(
+    paths: BestPaths, temperature: float = 1.0, scored: Optional[List[ScoredSpans]] = None
+) -> List[Uncertainty]:
     """The uncertainty of each doc of a batch whose best paths were decoded, its
-    potentials divided by `temperature` (the component's calibrated one)."""
+    potentials divided by `temperature` (the component's calibrated one).
+    `scored`: the probabilities of the paths' entities at that temperature,
+    where the caller has them already."""
     potentials = paths.potentials.scaled(temperature)
     lengths = potentials.lengths
     padded, chain = potentials.padded(), potentials.chain
@@ -45,7 +49,8 @@ def uncertainties(paths: BestPaths, temperature: float = 1.0) -> List[Uncertaint
     log_marginals = sums.all_alpha() + sums.all_beta() - sums.log_z[:, None, None]
     opens = numpy.exp(numpy.minimum(log_marginals[:, :, paths.tagset.opens], 0.0)).sum(axis=2)
     expected_entities = (opens * live).sum(axis=1)
-    scored = score_entities(potentials, paths.tag_ids, paths.entities, paths.tagset)
+    if scored is None:
+        scored = score_entities(potentials, paths.tag_ids, paths.entities, paths.tagset)
     result = []
     for i, (path, doc_scored) in enumerate(zip(paths.tag_ids, scored)):
         n = len(path)
