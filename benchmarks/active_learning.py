@@ -3,23 +3,27 @@ strategy of `spacy_lstm_ner.selection` chooses, round after round.
 
     python -m benchmarks.active_learning --corpus corpus/conll --dev valid --vectors corpus/vectors
         --gold-preproc --name active_learning_conll [--strategies mnlp,entity,random]
-        [--random-seeds 0,1,2] [--shares 0.01,0.02,0.04,0.08,0.16,0.3] [--output metrics]
+        [--random-seeds 0,1,2] [--shares 0.01,0.02,0.05,0.1,0.16,0.25] [--jobs 2]
 
-Every run starts from the same random sentences holding the first share of the
-training set's tokens (`--start-seed`) and trains `--config` on them. Each
+Every run starts from the same model, trained once on the random sentences
+holding the first share of the training set's tokens (`--start-seed`). Each
 round after, the strategy ranks the sentences not yet labelled by the model of
 the round before (it sees no gold label and no test text), adds the highest
 ranked until the labelled tokens reach the next share, and the model goes on
 training from its weights (`spacy_lstm_ner.resume_from.v1`) on all labelled
-sentences. Each round's model is scored on the test split on documents of
+sentences, for `--round-seconds` × √share (at least `--min-round-seconds`).
+The runs of the strategies and seeds go `--jobs` at a time. Each round's model is scored on the test split on documents of
 `--doc-sents` sentences, overall and on the mentions unseen in its labelled
 sentences. Writes `<name>.json`, `<name>.md` and `<name>.png` to `--output`.
 """
 
 import argparse
 import random
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import spacy
 from spacy.tokens import Doc, DocBin
@@ -43,11 +47,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--config", default="configs/bilstm_crf.cfg")
     parser.add_argument("--strategies", default="mnlp,entity,random")
     parser.add_argument("--random-seeds", default="0,1,2", help="seeds of the random strategy")
-    parser.add_argument("--shares", default="0.01,0.02,0.04,0.08,0.16,0.3")
+    parser.add_argument("--shares", default="0.01,0.02,0.05,0.1,0.16,0.25")
     parser.add_argument("--start-seed", type=int, default=0, help="seed of the first sentences")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--first-seconds", type=float, default=300)
-    parser.add_argument("--round-seconds", type=float, default=240)
+    parser.add_argument(
+        "--round-seconds",
+        type=float,
+        default=720,
+        help="budget of a round that would label every token; a round at share s gets it × √s",
+    )
+    parser.add_argument("--min-round-seconds", type=float, default=120)
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained side by side")
     parser.add_argument("--max-steps", type=int, default=6000)
     parser.add_argument("--eval-frequency", type=int, default=250)
     parser.add_argument("--doc-sents", type=int, default=10)
@@ -106,94 +117,131 @@ def ranked_pool(
     return [int(item.where) for item in chosen]
 
 
-def run(
-    strategy: str, seed: int, sentences: List[Doc], labels: List[str], corpus, args
-) -> List[Dict[str, Any]]:
-    """Every round of one strategy (and seed, for random): its labelled share and scores."""
-    total = sum(len(doc) for doc in sentences)
-    labelled = first_sentences(sentences, args.shares[0], args.start_seed)
-    workdir = args.workdir / f"{strategy}{seed if strategy == 'random' else ''}"
-    rounds, previous = [], None
-    for number, share in enumerate(args.shares):
-        if number:
-            pool = sorted(set(range(len(sentences))) - set(labelled))
-            ranked = ranked_pool(previous, sentences, pool, strategy, seed + number, args)
-            wanted = share * total - sum(len(sentences[i]) for i in labelled)
-            labelled += take_tokens(ranked, sentences, wanted)
-        train = workdir / f"round{number}" / "train.spacy"
-        train.parent.mkdir(parents=True, exist_ok=True)
-        docs = [sentences[i] for i in sorted(labelled)]
-        DocBin(docs=docs).to_disk(train)
-        overrides = {
-            "system.seed": args.seed,
-            "initialize.components": {"lstm_ner": {"labels": labels}},
+def round_seconds(share: float, args) -> float:
+    return max(args.min_round_seconds, args.round_seconds * share**0.5)
+
+
+def train_round(
+    number: int,
+    docs: List[Doc],
+    previous: Optional[Path],
+    workdir: Path,
+    labels: List[str],
+    corpus: Dict[str, Path],
+    args,
+) -> Tuple[Dict[str, Any], Path]:
+    """Round `number` trained on `docs` (from the weights of `previous`, after the
+    first) and scored on test and dev: its figures and its model."""
+    train = workdir / f"round{number}" / "train.spacy"
+    train.parent.mkdir(parents=True, exist_ok=True)
+    DocBin(docs=docs).to_disk(train)
+    overrides = {
+        "system.seed": args.seed,
+        "initialize.components": {"lstm_ner": {"labels": labels}},
+    }
+    if args.gold_preproc:
+        overrides.update({"corpora.train.gold_preproc": True, "corpora.dev.gold_preproc": True})
+    if previous is not None:
+        overrides["initialize.after_init"] = {
+            "@callbacks": "spacy_lstm_ner.resume_from.v1",
+            "path": str(previous),
         }
-        if args.gold_preproc:
-            overrides.update({"corpora.train.gold_preproc": True, "corpora.dev.gold_preproc": True})
-        if previous is not None:
-            overrides["initialize.after_init"] = {
-                "@callbacks": "spacy_lstm_ner.resume_from.v1",
-                "path": str(previous),
-            }
-        args.max_seconds = args.round_seconds if number else args.first_seconds
-        trained = train_system(
-            f"round{number}",
-            System(args.config, args.config),
-            {**corpus, "train": train},
-            workdir,
-            args,
-            overrides,
-        )
-        previous = Path(trained["model"])
-        nlp = spacy.load(previous)
-        seen = training_mentions(docs)
-        test = score_pipeline(nlp, seen, corpus["test"], args.doc_sents)
-        dev = score_pipeline(nlp, seen, corpus["dev"], args.doc_sents)
-        tokens = sum(len(doc) for doc in docs)
-        rounds.append(
-            {
-                "round": number,
-                "sentences": len(docs),
-                "tokens": tokens,
-                "share": tokens / total,
-                "train_seconds": trained["train_seconds"],
-                "train_steps": trained["train_steps"],
-                "test_docs_f": test["ents_f"],
-                "test_docs_unseen": test["unseen"]["f"],
-                "dev_docs_f": dev["ents_f"],
-            }
-        )
+    share = sum(len(doc) for doc in docs) / args.total_tokens
+    args.max_seconds = round_seconds(share, args) if number else args.first_seconds
+    trained = train_system(
+        f"round{number}",
+        System(args.config, args.config),
+        {**corpus, "train": train},
+        workdir,
+        args,
+        overrides,
+    )
+    model = Path(trained["model"])
+    nlp = spacy.load(model)
+    seen = training_mentions(docs)
+    test = score_pipeline(nlp, seen, corpus["test"], args.doc_sents)
+    dev = score_pipeline(nlp, seen, corpus["dev"], args.doc_sents)
+    record = {
+        "round": number,
+        "sentences": len(docs),
+        "tokens": sum(len(doc) for doc in docs),
+        "share": share,
+        "budget_seconds": args.max_seconds,
+        "train_seconds": trained["train_seconds"],
+        "train_steps": trained["train_steps"],
+        "test_docs_f": test["ents_f"],
+        "test_docs_unseen": test["unseen"]["f"],
+        "dev_docs_f": dev["ents_f"],
+    }
+    return record, model
+
+
+def run(strategy: str, seed: int, first: List[int], start: Path, args) -> List[Dict[str, Any]]:
+    """The rounds after the first of one strategy (and seed, for random), from the
+    first round's sentences `first` and model `start`."""
+    corpus = corpus_of(args)
+    sentences = sentences_of(corpus["train"])
+    labels = labels_of(sentences)
+    workdir = args.workdir / f"{strategy}{seed if strategy == 'random' else ''}"
+    labelled, previous, rounds = list(first), start, []
+    for number, share in enumerate(args.shares[1:], start=1):
+        pool = sorted(set(range(len(sentences))) - set(labelled))
+        ranked = ranked_pool(previous, sentences, pool, strategy, seed + number, args)
+        wanted = share * args.total_tokens - sum(len(sentences[i]) for i in labelled)
+        labelled += take_tokens(ranked, sentences, wanted)
+        docs = [sentences[i] for i in sorted(labelled)]
+        record, previous = train_round(number, docs, previous, workdir, labels, corpus, args)
+        rounds.append(record)
         print(
-            f"{strategy} {seed} round {number}: {tokens / total:.1%} of the tokens, test F1 {test['ents_f']:.3f}",
+            f"{strategy} {seed} round {number}: {record['share']:.1%} of the tokens, "
+            f"test F1 {record['test_docs_f']:.3f}",
             flush=True,
         )
     return rounds
 
 
-def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
-    args = parse_args(argv)
-    args.output.mkdir(parents=True, exist_ok=True)
-    corpus = {
+def corpus_of(args) -> Dict[str, Path]:
+    return {
         "train": args.corpus / "train.spacy",
         "dev": args.corpus / f"{args.dev}.spacy",
         "test": args.corpus / "test.spacy",
     }
+
+
+def labels_of(sentences: List[Doc]) -> List[str]:
+    return sorted({ent.label_ for doc in sentences for ent in doc.ents})
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
+    args = parse_args(argv)
+    args.output.mkdir(parents=True, exist_ok=True)
+    corpus = corpus_of(args)
     sentences = sentences_of(corpus["train"])
-    labels = sorted({ent.label_ for doc in sentences for ent in doc.ents})
-    runs = []
-    for strategy in args.strategies.split(","):
-        seeds = (
+    args.total_tokens = sum(len(doc) for doc in sentences)
+    first = first_sentences(sentences, args.shares[0], args.start_seed)
+    docs = [sentences[i] for i in sorted(first)]
+    start_round, start = train_round(
+        0, docs, None, args.workdir / "start", labels_of(sentences), corpus, args
+    )
+    plans = [
+        (strategy, seed)
+        for strategy in args.strategies.split(",")
+        for seed in (
             [int(seed) for seed in args.random_seeds.split(",")] if strategy == "random" else [0]
         )
-        for seed in seeds:
-            runs.append(
-                {
-                    "strategy": strategy,
-                    "seed": seed,
-                    "rounds": run(strategy, seed, sentences, labels, corpus, args),
-                }
-            )
-    report = {"settings": settings_of(args), "runs": runs}
+    ]
+    rounds_of = partial(run, first=first, start=start, args=args)
+    strategies, seeds = zip(*plans)
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+            later = list(pool.map(rounds_of, strategies, seeds))
+    else:
+        later = list(map(rounds_of, strategies, seeds))
+    runs = [
+        {"strategy": strategy, "seed": seed, "rounds": [start_round] + rounds}
+        for (strategy, seed), rounds in zip(plans, later)
+    ]
+    report = {"settings": settings_of(args, leave_out=["max_seconds"]), "runs": runs}
     return write_named(report, args.output, args.name, markdown, plot)
 
 
@@ -203,15 +251,15 @@ def markdown(report: Dict[str, Any]) -> str:
         f"# {settings['name']}: test F1 against the labelled share of the training tokens\n",
         f"`{settings['config']}`; documents of {settings['doc_sents']} test sentences, gold tokens; "
         f"first sentences drawn with seed {settings['start_seed']}.\n",
-        "| strategy | seed | round | labelled tokens | test docs F1 | unseen | dev docs F1 | train s (steps) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| strategy | seed | round | labelled tokens | test docs F1 | unseen | dev docs F1 | budget s | train s (steps) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run_ in report["runs"]:
         for r in run_["rounds"]:
             lines.append(
                 f"| {run_['strategy']} | {run_['seed']} | {r['round']} | {r['share']:.1%} | "
                 f"{score(r['test_docs_f'])} | {score(r['test_docs_unseen'])} | {score(r['dev_docs_f'])} | "
-                f"{r['train_seconds']:.0f} ({r['train_steps']}) |"
+                f"{r['budget_seconds']:.0f} | {r['train_seconds']:.0f} ({r['train_steps']}) |"
             )
     return "\n".join(lines) + "\n"
 
