@@ -59,6 +59,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument("--min-round-seconds", type=float, default=120)
     parser.add_argument("--jobs", type=int, default=1, help="runs trained side by side")
+    parser.add_argument(
+        "--retrain-steps",
+        type=int,
+        default=0,
+        help="after the last round, train --config from scratch on its sentences for this "
+        "many steps (under --retrain-seconds) and score it too; 0: no retraining",
+    )
+    parser.add_argument("--retrain-seconds", type=float, default=1800)
+    parser.add_argument(
+        "--reuse-training",
+        action="store_true",
+        help="keep the rounds already trained in --workdir; select and score again",
+    )
     parser.add_argument("--max-steps", type=int, default=6000)
     parser.add_argument("--eval-frequency", type=int, default=250)
     parser.add_argument("--doc-sents", type=int, default=10)
@@ -122,7 +135,7 @@ def round_seconds(share: float, args) -> float:
 
 
 def train_round(
-    number: int,
+    name: str,
     docs: List[Doc],
     previous: Optional[Path],
     workdir: Path,
@@ -130,9 +143,10 @@ def train_round(
     corpus: Dict[str, Path],
     args,
 ) -> Tuple[Dict[str, Any], Path]:
-    """Round `number` trained on `docs` (from the weights of `previous`, after the
-    first) and scored on test and dev: its figures and its model."""
-    train = workdir / f"round{number}" / "train.spacy"
+    """A round trained on `docs`, from the weights of `previous` where there is one,
+    under `args.max_seconds` and `args.max_steps`, and scored on test and dev: its
+    figures and its model."""
+    train = workdir / name / "train.spacy"
     train.parent.mkdir(parents=True, exist_ok=True)
     DocBin(docs=docs).to_disk(train)
     overrides = {
@@ -146,10 +160,8 @@ def train_round(
             "@callbacks": "spacy_lstm_ner.resume_from.v1",
             "path": str(previous),
         }
-    share = sum(len(doc) for doc in docs) / args.total_tokens
-    args.max_seconds = round_seconds(share, args) if number else args.first_seconds
     trained = train_system(
-        f"round{number}",
+        name,
         System(args.config, args.config),
         {**corpus, "train": train},
         workdir,
@@ -162,10 +174,9 @@ def train_round(
     test = score_pipeline(nlp, seen, corpus["test"], args.doc_sents)
     dev = score_pipeline(nlp, seen, corpus["dev"], args.doc_sents)
     record = {
-        "round": number,
         "sentences": len(docs),
         "tokens": sum(len(doc) for doc in docs),
-        "share": share,
+        "share": sum(len(doc) for doc in docs) / args.total_tokens,
         "budget_seconds": args.max_seconds,
         "train_seconds": trained["train_seconds"],
         "train_steps": trained["train_steps"],
@@ -190,13 +201,21 @@ def run(strategy: str, seed: int, first: List[int], start: Path, args) -> List[D
         wanted = share * args.total_tokens - sum(len(sentences[i]) for i in labelled)
         labelled += take_tokens(ranked, sentences, wanted)
         docs = [sentences[i] for i in sorted(labelled)]
-        record, previous = train_round(number, docs, previous, workdir, labels, corpus, args)
-        rounds.append(record)
+        args.max_seconds = round_seconds(share, args)
+        record, previous = train_round(
+            f"round{number}", docs, previous, workdir, labels, corpus, args
+        )
+        rounds.append({"round": number, **record})
         print(
             f"{strategy} {seed} round {number}: {record['share']:.1%} of the tokens, "
             f"test F1 {record['test_docs_f']:.3f}",
             flush=True,
         )
+    if args.retrain_steps:
+        budget = {"max_seconds": args.retrain_seconds, "max_steps": args.retrain_steps}
+        retrain_args = argparse.Namespace(**{**vars(args), **budget})
+        record, _ = train_round("retrained", docs, None, workdir, labels, corpus, retrain_args)
+        rounds.append({"round": "retrained", **record})
     return rounds
 
 
@@ -220,9 +239,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args.total_tokens = sum(len(doc) for doc in sentences)
     first = first_sentences(sentences, args.shares[0], args.start_seed)
     docs = [sentences[i] for i in sorted(first)]
+    args.max_seconds = args.first_seconds
     start_round, start = train_round(
-        0, docs, None, args.workdir / "start", labels_of(sentences), corpus, args
+        "round0", docs, None, args.workdir / "start", labels_of(sentences), corpus, args
     )
+    start_round = {"round": 0, **start_round}
     plans = [
         (strategy, seed)
         for strategy in args.strategies.split(",")
@@ -261,7 +282,29 @@ def markdown(report: Dict[str, Any]) -> str:
                 f"{score(r['test_docs_f'])} | {score(r['test_docs_unseen'])} | {score(r['dev_docs_f'])} | "
                 f"{r['budget_seconds']:.0f} | {r['train_seconds']:.0f} ({r['train_steps']}) |"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["", *by_round(report["runs"])]) + "\n"
+
+
+def by_round(runs: List[Dict[str, Any]]) -> List[str]:
+    """Test docs F1 per round and strategy; the random seeds' mean ± half their spread."""
+    strategies = list(dict.fromkeys(run_["strategy"] for run_ in runs))
+    lines = [
+        "Test docs F1 per round (random: mean ± spread/2 over its seeds):\n",
+        f"| round | labelled tokens | {' | '.join(strategies)} |",
+        "| --- | ---: |" + " ---: |" * len(strategies),
+    ]
+    for i, first in enumerate(runs[0]["rounds"]):
+        cells = []
+        for strategy in strategies:
+            values = [
+                run_["rounds"][i]["test_docs_f"]
+                for run_ in runs
+                if run_["strategy"] == strategy and len(run_["rounds"]) > i
+            ]
+            mean, half = sum(values) / len(values), (max(values) - min(values)) / 2
+            cells.append(score(mean) + (f" ± {half:.3f}" if len(values) > 1 else ""))
+        lines.append(f"| {first['round']} | {first['share']:.1%} | {' | '.join(cells)} |")
+    return lines
 
 
 def plot(report: Dict[str, Any], path: Path) -> None:
@@ -274,15 +317,19 @@ def plot(report: Dict[str, Any], path: Path) -> None:
     for run_ in report["runs"]:
         label = run_["strategy"] + (f" {run_['seed']}" if run_["strategy"] == "random" else "")
         style = ":" if run_["strategy"] == "random" else "-"
-        axes.plot(
-            [r["share"] * 100 for r in run_["rounds"]],
-            [r["test_docs_f"] for r in run_["rounds"]],
+        tuned = [r for r in run_["rounds"] if r["round"] != "retrained"]
+        (line,) = axes.plot(
+            [r["share"] * 100 for r in tuned],
+            [r["test_docs_f"] for r in tuned],
             "o" + style,
             label=label,
         )
+        for r in run_["rounds"]:
+            if r["round"] == "retrained":
+                axes.plot(r["share"] * 100, r["test_docs_f"], "*", color=line.get_color(), ms=10)
     axes.set_xlabel("% of the training tokens labelled")
     axes.set_ylabel("test entity F1 (documents)")
-    axes.set_title(report["settings"]["name"])
+    axes.set_title(f"{report['settings']['name']} (*: retrained from scratch)")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()

@@ -360,25 +360,31 @@ def test_active_learning_grows_the_labelled_share_round_by_round(tmp_path):
         + ["--strategies", "mnlp,random", "--random-seeds", "0", "--shares", "0.1,0.3"]
         + ["--max-steps", "10", "--eval-frequency", "5", "--output", str(tmp_path / "out")]
         + ["--workdir", str(tmp_path / "work"), "--name", "tiny_al", "--jobs", "2"]
+        + ["--retrain-steps", "5"]
     )
     assert [(run["strategy"], run["seed"]) for run in report["runs"]] == [
         ("mnlp", 0),
         ("random", 0),
     ]
     for run in report["runs"]:
-        first, second = run["rounds"]
+        first, second, retrained = run["rounds"]
         assert 0.1 <= first["share"] < 0.15 and 0.3 <= second["share"] < 0.35
-        assert all(0 <= r["test_docs_f"] <= 1 and r["train_steps"] == 10 for r in run["rounds"])
+        assert retrained["round"] == "retrained" and retrained["sentences"] == second["sentences"]
+        assert [r["train_steps"] for r in run["rounds"]] == [10, 10, 5]
+        assert all(0 <= r["test_docs_f"] <= 1 for r in run["rounds"])
     assert report["runs"][0]["rounds"][0] == report["runs"][1]["rounds"][0]
-    assert sorted(path.name for path in (tmp_path / "work").glob("*/round*")) == [
+    assert sorted(path.name for path in (tmp_path / "work").glob("*/r*")) == [
+        "retrained",
+        "retrained",
         "round0",
         "round1",
         "round1",
     ]
     second = report["runs"][0]["rounds"][1]
-    assert second["budget_seconds"] == pytest.approx(720 * second["share"] ** 0.5)
+    assert second["budget_seconds"] == pytest.approx(720 * 0.3**0.5)
     assert (tmp_path / "out" / "tiny_al.png").stat().st_size > 0
-    assert "| mnlp | 0 | 1 |" in (tmp_path / "out" / "tiny_al.md").read_text()
+    table = (tmp_path / "out" / "tiny_al.md").read_text()
+    assert "| mnlp | 0 | 1 |" in table and "| retrained | " in table
 
 
 def test_learning_curve_merges_runs_of_one_system_each(tmp_path):
