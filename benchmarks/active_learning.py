@@ -120,12 +120,12 @@ def ranked_pool(
     model: Path, sentences: List[Doc], pool: List[int], strategy: str, seed: int, args
 ) -> List[int]:
     """The pool's sentences, by `strategy`, as the model of `model` ranks their texts."""
-    nlp = spacy.load(model)
-    sources = [Source(sentences[i].text, str(i)) for i in pool]
     if strategy == "random":
         order = list(pool)
         random.Random(seed).shuffle(order)
         return order
+    nlp = spacy.load(model)
+    sources = [Source(sentences[i].text, str(i)) for i in pool]
     chosen = select(nlp, sources, len(sources), strategy=strategy, batch_size=args.batch_size)
     return [int(item.where) for item in chosen]
 
@@ -142,10 +142,12 @@ def train_round(
     labels: List[str],
     corpus: Dict[str, Path],
     args,
+    max_seconds: float,
+    max_steps: int,
 ) -> Tuple[Dict[str, Any], Path]:
     """A round trained on `docs`, from the weights of `previous` where there is one,
-    under `args.max_seconds` and `args.max_steps`, and scored on test and dev: its
-    figures and its model."""
+    under `max_seconds` and `max_steps`, and scored on test and dev: its figures and
+    its model."""
     train = workdir / name / "train.spacy"
     train.parent.mkdir(parents=True, exist_ok=True)
     DocBin(docs=docs).to_disk(train)
@@ -165,7 +167,7 @@ def train_round(
         System(args.config, args.config),
         {**corpus, "train": train},
         workdir,
-        args,
+        argparse.Namespace(**{**vars(args), "max_seconds": max_seconds, "max_steps": max_steps}),
         overrides,
     )
     model = Path(trained["model"])
@@ -173,11 +175,12 @@ def train_round(
     seen = training_mentions(docs)
     test = score_pipeline(nlp, seen, corpus["test"], args.doc_sents)
     dev = score_pipeline(nlp, seen, corpus["dev"], args.doc_sents)
+    tokens = sum(len(doc) for doc in docs)
     record = {
         "sentences": len(docs),
-        "tokens": sum(len(doc) for doc in docs),
-        "share": sum(len(doc) for doc in docs) / args.total_tokens,
-        "budget_seconds": args.max_seconds,
+        "tokens": tokens,
+        "share": tokens / args.total_tokens,
+        "budget_seconds": max_seconds,
         "train_seconds": trained["train_seconds"],
         "train_steps": trained["train_steps"],
         "test_docs_f": test["ents_f"],
@@ -201,9 +204,16 @@ def run(strategy: str, seed: int, first: List[int], start: Path, args) -> List[D
         wanted = share * args.total_tokens - sum(len(sentences[i]) for i in labelled)
         labelled += take_tokens(ranked, sentences, wanted)
         docs = [sentences[i] for i in sorted(labelled)]
-        args.max_seconds = round_seconds(share, args)
         record, previous = train_round(
-            f"round{number}", docs, previous, workdir, labels, corpus, args
+            f"round{number}",
+            docs,
+            previous,
+            workdir,
+            labels,
+            corpus,
+            args,
+            round_seconds(share, args),
+            args.max_steps,
         )
         rounds.append({"round": number, **record})
         print(
@@ -212,9 +222,17 @@ def run(strategy: str, seed: int, first: List[int], start: Path, args) -> List[D
             flush=True,
         )
     if args.retrain_steps:
-        budget = {"max_seconds": args.retrain_seconds, "max_steps": args.retrain_steps}
-        retrain_args = argparse.Namespace(**{**vars(args), **budget})
-        record, _ = train_round("retrained", docs, None, workdir, labels, corpus, retrain_args)
+        record, _ = train_round(
+            "retrained",
+            docs,
+            None,
+            workdir,
+            labels,
+            corpus,
+            args,
+            args.retrain_seconds,
+            args.retrain_steps,
+        )
         rounds.append({"round": "retrained", **record})
     return rounds
 
@@ -239,9 +257,16 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args.total_tokens = sum(len(doc) for doc in sentences)
     first = first_sentences(sentences, args.shares[0], args.start_seed)
     docs = [sentences[i] for i in sorted(first)]
-    args.max_seconds = args.first_seconds
     start_round, start = train_round(
-        "round0", docs, None, args.workdir / "start", labels_of(sentences), corpus, args
+        "round0",
+        docs,
+        None,
+        args.workdir / "start",
+        labels_of(sentences),
+        corpus,
+        args,
+        args.first_seconds,
+        args.max_steps,
     )
     start_round = {"round": 0, **start_round}
     plans = [
@@ -262,7 +287,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         {"strategy": strategy, "seed": seed, "rounds": [start_round] + rounds}
         for (strategy, seed), rounds in zip(plans, later)
     ]
-    report = {"settings": settings_of(args, leave_out=["max_seconds"]), "runs": runs}
+    report = {"settings": settings_of(args), "runs": runs}
     return write_named(report, args.output, args.name, markdown, plot)
 
 
