@@ -122,6 +122,13 @@ SUITES = {
         "spacy_ner": SPACY_NER,
         "lstm_ner_bilstm": BILSTM,
         "lstm_ner_lstm": System("lstm_ner, `configs/lstm.cfg`", "configs/lstm.cfg"),
+        "lstm_ner_lstm_features": System(
+            "one-direction LSTM over `bilstm.cfg`'s features, IOB", ablation("lstm_features")
+        ),
+        "lstm_ner_lstm_features_crf": System(
+            "one-direction LSTM over `bilstm.cfg`'s features, CRF output, IOB",
+            ablation("lstm_features_crf"),
+        ),
     },
     "accuracy_ablation": {
         "bilstm_crf": EARLIER,
