@@ -37,6 +37,7 @@ def build_bilstm_tagger(
     nO: Optional[int] = None,
     inference_dtype: str = "float32",
     variational_dropout: bool = False,
+    doc_pool_attr: Optional[str] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Log-probabilities over the tag set for every token of every doc.
 
@@ -66,6 +67,10 @@ def build_bilstm_tagger(
     variational_dropout: drop the same units of a sequence at every step
         (on the LSTM's input, between its layers and on its output) instead
         of each value on its own.
+    doc_pool_attr: a token attribute, e.g. "LOWER": the dense layer also reads,
+        for each token, the mean LSTM state of the other tokens of its doc with
+        the same value, so that a name's other mentions in the text inform its
+        tag (None: each token's own state only).
     """
     lstm = _build_lstm(
         embed,
@@ -80,7 +85,8 @@ def build_bilstm_tagger(
         variational_dropout,
         "BiLSTMTagger",
     )
-    return _build_tagger(embed, lstm, nO, crf=False)
+    _check_doc_pool_attr(doc_pool_attr, "BiLSTMTagger")
+    return _build_tagger(embed, lstm, nO, crf=False, doc_pool_attr=doc_pool_attr)
 
 
 @registry.architectures("spacy_lstm_ner.BiLSTMCRFTagger.v2")
@@ -95,6 +101,7 @@ def build_bilstm_crf_tagger(
     nO: Optional[int] = None,
     inference_dtype: str = "float32",
     variational_dropout: bool = False,
+    doc_pool_attr: Optional[str] = None,
 ) -> Model[List[Doc], CRFOutput]:
     """Emission scores over the tag set for every token, with a linear-chain
     CRF on top: the model outputs a `CRFOutput`, the emissions together with
@@ -115,7 +122,8 @@ def build_bilstm_crf_tagger(
         variational_dropout,
         "BiLSTMCRFTagger",
     )
-    return _build_tagger(embed, lstm, nO, crf=True)
+    _check_doc_pool_attr(doc_pool_attr, "BiLSTMCRFTagger")
+    return _build_tagger(embed, lstm, nO, crf=True, doc_pool_attr=doc_pool_attr)
 
 
 # v1 pipelines share the v2 model's weights layer for layer: v1 builds the same
@@ -124,16 +132,20 @@ def build_bilstm_crf_tagger(
 registry.architectures("spacy_lstm_ner.BiLSTMCRFTagger.v1")(build_bilstm_crf_tagger)
 
 
-def _build_tagger(embed: Model, lstm: Model, nO: Optional[int], *, crf: bool) -> Model:
-    """embed → lstm → dense, ending in a log-softmax, or in the `crf` layer
-    whose transition scores the component trains and decodes with."""
-    output_layer = Linear(nO=nO, nI=lstm.get_dim("nO"))
+def _build_tagger(
+    embed: Model, lstm: Model, nO: Optional[int], *, crf: bool, doc_pool_attr: Optional[str]
+) -> Model:
+    """embed → lstm (→ doc pooling) → dense, ending in a log-softmax, or in the
+    `crf` layer whose transition scores the component trains and decodes with."""
+    width = lstm.get_dim("nO") * (2 if doc_pool_attr else 1)
+    output_layer = Linear(nO=nO, nI=width)
     if crf:
-        crf = crf_layer(nO)
-        model = tagger_chain(embed, lstm, with_array(output_layer), crf)
-        model.set_ref("crf", crf)
+        head = [with_array(output_layer), crf_layer(nO)]
     else:
-        model = tagger_chain(embed, lstm, with_array(chain(output_layer, log_softmax())))
+        head = [with_array(chain(output_layer, log_softmax()))]
+    model = tagger_chain(embed, lstm, *head, doc_pool_attr=doc_pool_attr)
+    if crf:
+        model.set_ref("crf", head[1])
     model.set_ref("embed", embed)
     model.set_ref("lstm", lstm)
     model.set_ref("output_layer", output_layer)
@@ -178,6 +190,11 @@ def _build_lstm(
         inference_dtype=inference_dtype,
         variational_dropout=variational_dropout,
     )
+
+
+def _check_doc_pool_attr(attr: Optional[str], owner: str) -> None:
+    if attr is not None and intify_attr(attr) is None:
+        raise ValueError(f"{owner} doc_pool_attr: {attr!r} is not a spaCy token attribute.")
 
 
 def _check_feature_attrs(embed: Model, owner: str) -> None:

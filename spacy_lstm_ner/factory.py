@@ -18,6 +18,7 @@ depth = 1
 bidirectional = true
 dropout = 0.2
 variational_dropout = false
+doc_pool_attr = null
 chunk_size = 32
 window = 4096
 nO = null

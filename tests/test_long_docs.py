@@ -25,6 +25,7 @@ MODELS = {
     "bilstm-depth-2": small_model_config(depth=2),
     "lstm": small_model_config(bidirectional=False),
     "crf-chars": crf_config(embed=CHARS_EMBED),
+    "crf-doc-pool": crf_config(doc_pool_attr="LOWER"),
 }
 
 

@@ -9,13 +9,16 @@ from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, chain, torch2xp, xp2torch
 from thinc.types import Floats2d, Floats3d
 
+from .doc_pool import KeyGroups, doc_pool
 from .doc_window import DocWindow
 from .log_softmax import is_log_softmax
 from .padded_lstm import length_chunks
 from .thinc_layers import is_chain, is_listener, is_unpadded_with_array, predict_array
 
 
-def tagger_chain(embed: Model, lstm: Model, *output: Model) -> Model:
+def tagger_chain(
+    embed: Model, lstm: Model, *output: Model, doc_pool_attr: Optional[str] = None
+) -> Model:
     """`chain(embed, lstm, *output)`, the same layers and weights; training
     takes the plain chain. Prediction runs the dense layer on the LSTM's padded
     chunks (`_predict_short`) and predicts a doc longer than the LSTM's `window`
@@ -23,10 +26,33 @@ def tagger_chain(embed: Model, lstm: Model, *output: Model) -> Model:
     time, the LSTM carrying its state across windows in both directions
     (`PaddedLSTM.windows`), so the scores are those of one pass while the memory
     of the activations stays that of one window. An embedding that is not per
-    token (a tok2vec listener) sees whole docs."""
+    token (a tok2vec listener) sees whole docs. With `doc_pool_attr`, the
+    output layers read each token's LSTM state beside the mean state of the other
+    tokens of its doc with the same value of that attribute (`doc_pool`); a long
+    doc then runs its windows twice, the first time to sum the states."""
     plain = chain(embed, lstm, *output)
     dims = {name: plain.maybe_get_dim(name) for name in plain.dim_names}
-    return Model(plain.name, _tagger_forward, init=plain.init, dims=dims, layers=plain.layers)
+    return Model(
+        plain.name,
+        _tagger_forward,
+        init=_pooled_init if doc_pool_attr else plain.init,
+        dims=dims,
+        layers=plain.layers,
+        attrs={"doc_pool_attr": doc_pool_attr},
+    )
+
+
+def _pooled_init(model: Model, X=None, Y=None) -> None:
+    """The chain's layers initialized in turn on the sample `X`, pooled after the LSTM."""
+    embed, lstm, *after = model.layers
+    embed.initialize(X=X)
+    states = None if X is None else embed.predict(X)
+    lstm.initialize(X=states)
+    if X is not None:
+        states, _ = doc_pool(model.ops, lstm.predict(states), X, model.attrs["doc_pool_attr"])
+    for layer in after:
+        layer.initialize(X=states)
+        states = None if states is None else layer.predict(states)
 
 
 def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
@@ -48,9 +74,12 @@ def _tagger_forward(model: Model, docs: List[Doc], is_train: bool):
 def _train_forward(model: Model, docs: List[Doc]):
     """The layers of `model` in turn, as thinc's `chain` runs them."""
     X, backprops = docs, []
-    for layer in model.layers:
+    for i, layer in enumerate(model.layers):
         X, backprop = layer(X, is_train=True)
         backprops.append(backprop)
+        if i == 1 and model.attrs["doc_pool_attr"]:
+            X, backprop = doc_pool(model.ops, X, docs, model.attrs["doc_pool_attr"])
+            backprops.append(backprop)
 
     def backprop_layers(dY):
         for backprop in reversed(backprops):
@@ -68,8 +97,12 @@ def _predict_short(model: Model, docs: List[Doc]) -> List[Floats2d]:
     LSTM's wide output, are copied per doc."""
     embed, lstm, head = model.layers[:3]
     dense = _dense_head(model, head)
-    if dense is None:
-        return head.predict(lstm.predict(embed.predict(docs)))
+    pool_attr = model.attrs["doc_pool_attr"]
+    if dense is None or pool_attr:
+        states = lstm.predict(embed.predict(docs))
+        if pool_attr:
+            states, _ = doc_pool(model.ops, states, docs, pool_attr)
+        return head.predict(states)
     from .torch_lstm import one_thread_in_forked_child
 
     one_thread_in_forked_child()
@@ -172,15 +205,27 @@ def _predict_windows(model: Model, doc: Doc, window: int) -> Floats2d:
     dense = _dense_head(model, head)
     shim = lstm.shims[0]
     starts = range(0, len(doc), window)
+    pool_attr = model.attrs["doc_pool_attr"]
 
     def inputs(k: int):
         X = embed.predict([DocWindow(doc[starts[k] : starts[k] + window])])[0]
         return xp2torch(X, device=shim.device)[None]
 
+    def states():
+        return zip(starts, shim.module.windows(inputs, len(starts)))
+
     scores = None
     with torch.no_grad():
-        for start, Y in zip(starts, shim.module.windows(inputs, len(starts))):
-            if dense is None:
+        if pool_attr:
+            groups = KeyGroups.of(head.ops, doc, pool_attr)
+            sums = sum(
+                groups.sums(head.ops, torch2xp(Y[0].float()), start) for start, Y in states()
+            )
+        for start, Y in states():
+            if pool_attr:
+                H = groups.pooled(head.ops, torch2xp(Y[0].float()), sums, start)
+                window_scores = head.predict([H])[0]
+            elif dense is None:
                 window_scores = head.predict([torch2xp(Y[0].float())])[0]
             else:
                 window_scores = torch2xp(_dense_scores(Y[0], *dense))
