@@ -115,6 +115,10 @@ SUITES = {
             "dropout, one sentence a doc",
             VECTORS_DROPOUT,
         ),
+        "lstm_ner_bilstm_crf_doc_pool": System(
+            "lstm_ner, `configs/bilstm_crf.cfg` with document pooling by lowercased form",
+            ablation("bilstm_crf_doc_pool"),
+        ),
         "lstm_ner_bilstm_crf_h200": System(
             "lstm_ner, `configs/bilstm_crf.cfg` with its earlier defaults and a 200-wide LSTM",
             ablation("bilstm_crf_earlier_h200"),

@@ -424,6 +424,18 @@ AFFIXES = {
 }
 # each config of configs/ablation/: the config it varies and every setting it changes
 VARIANTS = {
+    "lstm_features": (
+        "configs/bilstm.cfg",
+        {"components.lstm_ner.scheme": "IOB", "components.lstm_ner.model.bidirectional": False},
+    ),
+    "lstm_features_crf": (
+        "configs/ablation/lstm_features.cfg",
+        {"components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2"},
+    ),
+    "bilstm_crf_doc_pool": (
+        "configs/bilstm_crf.cfg",
+        {"components.lstm_ner.model.doc_pool_attr": "LOWER"},
+    ),
     "bilstm_with_crf": (
         "configs/bilstm.cfg",
         {"components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2"},
