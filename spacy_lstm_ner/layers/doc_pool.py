@@ -32,11 +32,15 @@ class KeyGroups(NamedTuple):
         ops.scatter_add(sums, self.index[start : start + len(H)], H)
         return sums
 
-    def pooled(self, ops, H: Floats2d, sums: Floats2d, start: int = 0) -> Floats2d:
-        """The states `H` of the tokens from `start` on, each beside the mean of the
-        other states of its group, given the groups' `sums` over the whole doc."""
+    def mean_of_others(self, H: Floats2d, sums: Floats2d, start: int = 0) -> Floats2d:
+        """For the states `H` of the tokens from `start` on, the mean of the other
+        states of each one's group, given the groups' `sums` over the whole doc."""
         rows = slice(start, start + len(H))
-        return ops.xp.hstack([H, (sums[self.index[rows]] - H) / self.others[rows]])
+        return (sums[self.index[rows]] - H) / self.others[rows]
+
+    def pooled(self, ops, H: Floats2d, sums: Floats2d, start: int = 0) -> Floats2d:
+        """The states `H` of the tokens from `start` on, each beside `mean_of_others`."""
+        return ops.xp.hstack([H, self.mean_of_others(H, sums, start)])
 
 
 def doc_pool(
@@ -55,9 +59,7 @@ def doc_pool(
         for dY, group in zip(d_output, groups):
             width = dY.shape[1] // 2
             d_mean = ops.xp.ascontiguousarray(dY[:, width:])
-            d_states.append(
-                dY[:, :width] + group.pooled(ops, d_mean, group.sums(ops, d_mean))[:, width:]
-            )
+            d_states.append(dY[:, :width] + group.mean_of_others(d_mean, group.sums(ops, d_mean)))
         return d_states
 
     return output, backprop
