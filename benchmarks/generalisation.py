@@ -7,7 +7,8 @@ the training split. Recall counts gold mentions and precision predicted ones, ea
 grouped by its own text and label; a mention is right when the other side has an entity
 with the same token boundaries and label. The pipeline runs on the test docs' gold tokens,
 one sentence a doc, or with `--n-sents N` N consecutive sentences a doc (documents, as
-users feed them; no sentence boundaries are set on the docs the pipeline reads).
+users feed them; no sentence boundaries are set on the docs the pipeline reads), or with
+`--n-sents 0` each doc of TEST_SPACY as it is (articles, as `conll-articles` writes them).
 """
 
 import json
@@ -23,7 +24,7 @@ from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 
 from benchmarks.report import score
-from spacy_lstm_ner.corpus import join_docs, read_sentences
+from spacy_lstm_ner.corpus import read_documents
 
 GROUPS = ("seen", "unseen")
 app = typer.Typer(add_completion=False)
@@ -94,7 +95,7 @@ def score_pipeline(
     batch_size: int = 256,
 ) -> Dict[str, Any]:
     """`evaluate_novelty` of a loaded pipeline and the training split's `seen` mentions."""
-    gold = list(join_docs(read_sentences(test_path, nlp.vocab), n_sents))
+    gold = list(read_documents(test_path, nlp.vocab, n_sents))
     words = (
         Doc(nlp.vocab, words=[t.text for t in ref], spaces=[bool(t.whitespace_) for t in ref])
         for ref in gold
@@ -130,7 +131,9 @@ def generalisation_cli(
     test: Path = typer.Argument(..., help="test DocBin, scored on its gold tokens"),
     output: Optional[Path] = typer.Option(None, "--output", help="write the scores here as JSON"),
     batch_size: int = typer.Option(256, "--batch-size", help="nlp.pipe batch size"),
-    n_sents: int = typer.Option(1, "--n-sents", help="consecutive test sentences a doc"),
+    n_sents: int = typer.Option(
+        1, "--n-sents", help="consecutive test sentences a doc; 0: the docs as they are"
+    ),
 ) -> None:
     """Entity P/R/F of the test mentions seen and unseen in training."""
     scores = evaluate_novelty(model, train, test, batch_size, n_sents)

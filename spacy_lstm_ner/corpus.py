@@ -26,23 +26,32 @@ def create_document_corpus(
     `path` (each doc's `doc.sents` where it has sentence starts, else the doc), in
     file order, joined `n_sents` at a time into one doc. With `random_lengths`,
     each doc joins a random number of sentences in [1, `n_sents`], drawn afresh
-    each time the corpus is read; with `shuffle`, the docs come in a random order.
+    each time the corpus is read. `n_sents = 0` keeps the docs as the DocBins hold
+    them (articles, say). With `shuffle`, the docs come in a random order.
     With `[training] max_epochs = -1` spaCy reads the corpus anew each epoch (and
     leaves the shuffling to the reader), so both are drawn anew each epoch. With
     `gold_preproc`, the predicted docs keep the reference's tokens, as
     `spacy.Corpus.v1` keeps them, but are not split into sentences. `limit` caps
     the sentences read (0: all)."""
-    if n_sents < 1:
-        raise ValueError(f"DocumentCorpus: n_sents must be at least 1, got {n_sents}")
+    if n_sents < 0:
+        raise ValueError(
+            f"DocumentCorpus: n_sents must be 0 (the docs as they are) or more, got {n_sents}"
+        )
+    if n_sents == 0 and random_lengths:
+        raise ValueError("DocumentCorpus: random_lengths needs n_sents of 1 or more, got 0")
     if limit < 0:
         raise ValueError(f"DocumentCorpus: limit must be 0 (no limit) or more, got {limit}")
 
     def read(nlp: Language) -> Iterator[Example]:
         if path is None:
             return
-        sentences = list(read_sentences(path, nlp.vocab, limit))
+        groups = list(read_sentence_groups(path, nlp.vocab, limit))
+        sentences = [sentence for group in groups for sentence in group]
         rng = random.Random(random.random())
-        sizes = run_lengths(len(sentences), n_sents, rng, random_lengths)
+        if n_sents:
+            sizes = run_lengths(len(sentences), n_sents, rng, random_lengths)
+        else:
+            sizes = [len(group) for group in groups]
         starts = list(accumulate([0] + sizes[:-1]))
         runs = list(zip(starts, sizes))
         if shuffle:
@@ -58,6 +67,15 @@ def read_sentences(path: Union[str, Path], vocab: Vocab, limit: int = 0) -> Iter
     """The non-empty sentences of the DocBins at `path` (a file or a directory), each
     as a doc of its own whose first token starts a sentence, in file order; at most
     `limit` of them unless it is 0."""
+    for group in read_sentence_groups(path, vocab, limit):
+        yield from group
+
+
+def read_sentence_groups(
+    path: Union[str, Path], vocab: Vocab, limit: int = 0
+) -> Iterator[List[Doc]]:
+    """`read_sentences`, the sentences of each doc of the DocBins in a list of their
+    own (docs with no tokens left out)."""
     locations = walk_corpus(path, ".spacy")
     if not locations:
         raise ValueError(f"DocumentCorpus: no .spacy file at {path}")
@@ -65,16 +83,17 @@ def read_sentences(path: Union[str, Path], vocab: Vocab, limit: int = 0) -> Iter
     for location in locations:
         for doc in DocBin().from_disk(location).get_docs(vocab):
             if doc.has_annotation("SENT_START"):
-                parts = [sent.as_doc() for sent in doc.sents]
+                parts = [mark_one_sentence(sent.as_doc()) for sent in doc.sents]
             else:
                 parts = [mark_one_sentence(doc)]
-            for sentence in parts:
-                if not len(sentence):
-                    continue
-                yield sentence
-                count += 1
-                if count == limit:
-                    return
+            group = [sentence for sentence in parts if len(sentence)]
+            if limit:
+                group = group[: limit - count]
+            if group:
+                yield group
+            count += len(group)
+            if limit and count >= limit:
+                return
 
 
 def mark_one_sentence(doc: Doc) -> Doc:
@@ -82,6 +101,14 @@ def mark_one_sentence(doc: Doc) -> Doc:
     for token in doc:
         token.is_sent_start = token.i == 0
     return doc
+
+
+def read_documents(path: Union[str, Path], vocab: Vocab, n_sents: int) -> Iterator[Doc]:
+    """The docs of the DocBins at `path` as `DocumentCorpus.v1` reads them in file
+    order: `n_sents` consecutive sentences a doc, or with 0 the docs as they are."""
+    if n_sents == 0:
+        return (join(group) for group in read_sentence_groups(path, vocab))
+    return join_docs(read_sentences(path, vocab), n_sents)
 
 
 def join_docs(docs: Iterable[Doc], n_docs: int) -> Iterator[Doc]:

@@ -8,7 +8,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.util import fix_random_seed, registry
 from util import TRAIN_DATA, ents_of, make_examples
 
-from spacy_lstm_ner.corpus import join_docs, run_lengths
+from spacy_lstm_ner.corpus import join_docs, read_documents, run_lengths
 
 READER = "spacy_lstm_ner.DocumentCorpus.v1"
 
@@ -84,6 +84,37 @@ def test_run_lengths_cut_the_items_without_loss():
     assert sum(lengths) == 100 and set(lengths) == {1, 2, 3, 4}
 
 
+@pytest.fixture
+def articles_path(sentences, tmp_path):
+    """The five sentences as two docs, of three sentences and two."""
+    path = tmp_path / "articles.spacy"
+    DocBin(docs=[join_docs_of(sentences[:3]), join_docs_of(sentences[3:])]).to_disk(path)
+    return path
+
+
+def join_docs_of(docs):
+    return next(join_docs(docs, len(docs)))
+
+
+def test_n_sents_0_keeps_the_docs_as_they_are(nlp, sentences, articles_path):
+    examples = read(nlp, articles_path, n_sents=0)
+    assert [len(list(eg.reference.sents)) for eg in examples] == [3, 2]
+    assert [ents_of(eg.reference) for eg in examples] == [
+        [ent for doc in sentences[:3] for ent in ents_of(doc)],
+        [ent for doc in sentences[3:] for ent in ents_of(doc)],
+    ]
+    fix_random_seed(0)
+    shuffled = read(nlp, articles_path, n_sents=0, shuffle=True, limit=4)
+    assert sorted(len(list(eg.reference.sents)) for eg in shuffled) == [1, 3]
+    assert [doc.text for doc in read_documents(articles_path, nlp.vocab, 0)] == [
+        eg.reference.text for eg in examples
+    ]
+    assert [len(doc) for doc in read_documents(articles_path, nlp.vocab, 4)] == [
+        sum(len(doc) for doc in sentences[:4]),
+        len(sentences[4]),
+    ]
+
+
 def test_limit_caps_the_sentences(nlp, sentences_path):
     examples = read(nlp, sentences_path, n_sents=10, limit=3)
     assert len(list(examples[0].reference.sents)) == 3
@@ -91,7 +122,11 @@ def test_limit_caps_the_sentences(nlp, sentences_path):
 
 @pytest.mark.parametrize(
     "settings,message",
-    [({"n_sents": 0}, "n_sents must be at least 1, got 0"), ({"limit": -1}, "limit must be 0")],
+    [
+        ({"n_sents": -1}, "n_sents must be 0 .* or more, got -1"),
+        ({"n_sents": 0, "random_lengths": True}, "random_lengths needs n_sents of 1 or more"),
+        ({"limit": -1}, "limit must be 0"),
+    ],
 )
 def test_bad_settings_are_named(sentences_path, settings, message):
     with pytest.raises(ValueError, match=message):

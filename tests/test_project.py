@@ -183,7 +183,7 @@ def test_conll_workflow_scores_seen_and_unseen_test_mentions(project):
     assert not (project / "corpus" / "train.spacy").exists()
     scores = json.loads((project / "metrics" / "conll_tiny.json").read_text())
     assert 0.0 <= scores["ents_f"] <= 1.0 and set(scores["ents_per_type"]) <= {"PER", "GEO", "ORG"}
-    for unit in ("sentences", "documents"):
+    for unit in ("sentences", "documents", "articles"):
         novelty = json.loads((project / "metrics" / f"conll_tiny_{unit}.json").read_text())
         assert novelty["unseen_share"] == 0.0 and novelty["seen"]["n_gold"] == 3
     sentences = json.loads((project / "metrics" / "conll_tiny_sentences.json").read_text())
