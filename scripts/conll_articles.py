@@ -17,7 +17,7 @@ An article without a dateline (some sports results) stays with the one before it
 import gzip
 import re
 from pathlib import Path
-from typing import Iterator, List
+from typing import BinaryIO, Iterator, List
 
 import typer
 from wasabi import msg
@@ -33,8 +33,8 @@ def read_sentences(path: Path) -> Iterator[Sentence]:
     of their own."""
     opener = gzip.open if path.suffix == ".gz" else open
     lines: Sentence = []
-    with opener(path, "rt", encoding="utf8") as file:
-        for line in file:
+    with opener(path, "rb") as file:
+        for line in utf8_lines(file, path):
             line = line.strip()
             if line.startswith("-DOCSTART-"):
                 if lines:
@@ -48,6 +48,15 @@ def read_sentences(path: Path) -> Iterator[Sentence]:
                 lines = []
     if lines:
         yield lines
+
+
+def utf8_lines(file: BinaryIO, path: Path) -> Iterator[str]:
+    """The lines of `file`, or an error naming `path` and the line that is not UTF-8."""
+    for number, line in enumerate(file, start=1):
+        try:
+            yield line.decode("utf8")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{path}, line {number}: not UTF-8 text ({error.reason})") from None
 
 
 def words(sentence: Sentence) -> List[str]:
@@ -103,7 +112,10 @@ def conll_articles_cli(
     output_path: Path = typer.Argument(..., dir_okay=False, help="CoNLL file to write"),
     dateline_tokens: int = typer.Option(10, help="most tokens of a dateline sentence"),
 ) -> None:
-    sentences = list(read_sentences(input_path))
+    try:
+        sentences = list(read_sentences(input_path))
+    except ValueError as error:
+        msg.fail(str(error), exits=1)
     groups = articles(sentences, dateline_tokens)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     write_articles(groups, output_path)

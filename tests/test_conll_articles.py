@@ -91,3 +91,13 @@ def test_spacy_convert_makes_one_doc_an_article(tmp_path):
         ("BRUSSELS", "LOC"),
         ("Commission", "ORG"),
     ]
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(FIRST.encode("utf8") + "\nM\u00fcller NNP B-NP B-PER\n".encode("latin-1"))
+    result = run_python(
+        ROOT / "scripts" / "conll_articles.py", path, tmp_path / "out.txt", check=False
+    )
+    assert result.returncode == 1
+    assert f"{path}, line 19: not UTF-8 text" in " ".join(result.stdout.split())
