@@ -55,7 +55,7 @@ SUITES = {
     "benchmark": {
         "spacy_ner": SPACY_NER,
         "lstm_ner_bilstm": BILSTM,
-        "lstm_ner_lstm": System("lstm_ner, `configs/lstm.cfg` (course model)", "configs/lstm.cfg"),
+        "lstm_ner_lstm": System("lstm_ner, `configs/lstm.cfg`", "configs/lstm.cfg"),
     },
     "ablation": {
         "spacy_ner": SPACY_NER,
@@ -132,6 +132,10 @@ SUITES = {
         "lstm_ner_lstm_features_crf": System(
             "one-direction LSTM over `bilstm.cfg`'s features, CRF output, IOB",
             ablation("lstm_features_crf"),
+        ),
+        "lstm_ner_lstm_course": System(
+            "the course model: word embedding, left-to-right LSTM, log-softmax",
+            ablation("lstm_course"),
         ),
     },
     "accuracy_ablation": {

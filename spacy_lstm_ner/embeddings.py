@@ -1,5 +1,5 @@
 """Registered token embeddings for the tagger: hashed features, character
-features, static vectors."""
+features, static vectors, neighbouring tokens."""
 
 from typing import List, Optional, Sequence
 
@@ -14,8 +14,10 @@ from thinc.api import (
     Model,
     chain,
     concatenate,
+    expand_window,
     ragged2list,
     with_array,
+    with_ragged,
 )
 from thinc.types import Floats2d
 
@@ -166,6 +168,22 @@ def build_feature_embed_v2(
         )
         width += char_cnn_width
     return _normed(features, width, include_static_vectors, vectors_width, vectors_dropout)
+
+
+@registry.architectures("spacy_lstm_ner.WindowEmbed.v1")
+def build_window_embed(
+    embed: Model[List[Doc], List[Floats2d]], window_size: int = 1
+) -> Model[List[Doc], List[Floats2d]]:
+    """Each token's vector from `embed`, concatenated with those of the
+    window_size tokens before and after it in its doc (zeros past the doc's
+    edges): a left-to-right LSTM over them sees window_size tokens ahead.
+    Output width is embed's width * (2 * window_size + 1)."""
+    check_positive("window_size", window_size, "WindowEmbed")
+    model = chain(embed, with_ragged(expand_window(window_size)))
+    width = embed.maybe_get_dim("nO")
+    if width is not None:
+        model.set_dim("nO", width * (2 * window_size + 1))
+    return model
 
 
 def _normed(

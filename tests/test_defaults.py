@@ -25,6 +25,7 @@ EMBEDS = [
     "spacy_lstm_ner.FeatureEmbed.v1",
     "spacy_lstm_ner.FeatureEmbed.v2",
     "spacy_lstm_ner.WordEmbed.v1",
+    "spacy_lstm_ner.WindowEmbed.v1",
 ]
 
 

@@ -2,7 +2,7 @@
 character features; FeatureEmbed.v2, its word embedding (word dropout in
 training, the unknown word's zeros in prediction for the words training never
 saw, kept when saved), its character CNN and its static vectors' own dropout;
-spaCy's own embeddings feeding the tagger."""
+WindowEmbed.v1's neighbouring tokens; spaCy's own embeddings feeding the tagger."""
 
 import numpy
 import pytest
@@ -191,19 +191,29 @@ def test_feature_embed_v2_width_is_the_sum_of_its_parts():
     )
 
 
-def test_feature_embed_v2_pipeline_round_trips_with_identical_predictions():
+ROUND_TRIP_TEXTS = ["Angela Merkel visited Paris.", "Apple opened an office in Berlin."]
+
+
+def trained_and_reloaded(model_config):
+    """A pipeline trained with `model_config`, and its copy loaded from disk,
+    after checking that training converged and the copy finds the same entities."""
     nlp = spacy.blank("en")
-    nlp.add_pipe("lstm_ner", config={"model": crf_config(embed=CNN_EMBED)})
+    nlp.add_pipe("lstm_ner", config={"model": model_config})
     losses = train_pipeline(nlp, make_examples(nlp), n_iter=60)
     assert losses[-1] < losses[0] / 5
-    texts = ["Angela Merkel visited Paris.", "Apple opened an office in Berlin."]
-    expected = [[(e.text, e.label_) for e in doc.ents] for doc in nlp.pipe(texts)]
+    expected = [[(e.text, e.label_) for e in doc.ents] for doc in nlp.pipe(ROUND_TRIP_TEXTS)]
     assert any(expected)
     with make_tempdir() as path:
         nlp.to_disk(path)
         loaded = spacy.load(path)
-    assert [[(e.text, e.label_) for e in doc.ents] for doc in loaded.pipe(texts)] == expected
-    for text in texts:
+    found = [[(e.text, e.label_) for e in doc.ents] for doc in loaded.pipe(ROUND_TRIP_TEXTS)]
+    assert found == expected
+    return nlp, loaded
+
+
+def test_feature_embed_v2_pipeline_round_trips_with_identical_predictions():
+    nlp, loaded = trained_and_reloaded(crf_config(embed=CNN_EMBED))
+    for text in ROUND_TRIP_TEXTS:
         numpy.testing.assert_allclose(
             loaded.get_pipe("lstm_ner").model.predict([loaded.make_doc(text)]).emissions[0],
             nlp.get_pipe("lstm_ner").model.predict([nlp.make_doc(text)]).emissions[0],
@@ -452,3 +462,40 @@ def test_spacys_character_embed_feeds_the_tagger():
     nlp.add_pipe("lstm_ner", config={"model": small_model_config(embed=embed)})
     losses = train_pipeline(nlp, make_examples(nlp), n_iter=100)
     assert losses[-1] < losses[0] / 10
+
+
+# WindowEmbed.v1: each token with its neighbours, within its doc
+
+WORD_EMBED = {"@architectures": "spacy_lstm_ner.WordEmbed.v1", "width": 4, "rows": 50}
+
+
+def window_embed(window_size, embed=WORD_EMBED):
+    return {
+        "@architectures": "spacy_lstm_ner.WindowEmbed.v1",
+        "window_size": window_size,
+        "embed": embed,
+    }
+
+
+def test_window_embed_concatenates_each_tokens_neighbours_within_its_doc():
+    window = registry.resolve(Config({"e": window_embed(1)}))["e"]
+    nlp = spacy.blank("en")
+    docs = [nlp.make_doc("the cat sat"), nlp.make_doc("dogs bark")]
+    window.initialize()
+    (words, _), (vectors, more) = window.layers[0].predict(docs), window.predict(docs)
+    assert window.get_dim("nO") == 12 and vectors.shape == (3, 12) and more.shape == (2, 12)
+    numpy.testing.assert_array_equal(vectors[1], numpy.concatenate(words))
+    numpy.testing.assert_array_equal(vectors[0, :4], 0.0)
+    numpy.testing.assert_array_equal(vectors[2, 8:], 0.0)
+    numpy.testing.assert_array_equal(more[0, :4], 0.0)
+
+
+def test_window_embed_trains_a_one_direction_crf_tagger_that_round_trips():
+    embed = window_embed(2, embed=crf_config()["embed"])
+    trained_and_reloaded(crf_config(embed=embed, bidirectional=False))
+
+
+def test_a_window_size_below_one_is_refused():
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="WindowEmbed window_size.*0"):
+        nlp.add_pipe("lstm_ner", config={"model": small_model_config(embed=window_embed(0))})

@@ -26,6 +26,27 @@ MODELS = {
     "lstm": small_model_config(bidirectional=False),
     "crf-chars": crf_config(embed=CHARS_EMBED),
     "crf-doc-pool": crf_config(doc_pool_attr="LOWER"),
+    "lstm-crf-neighbours": crf_config(
+        bidirectional=False,
+        embed={
+            "@architectures": "spacy_lstm_ner.WindowEmbed.v1",
+            "window_size": 2,
+            "embed": small_model_config()["embed"],
+        },
+    ),
+    "bilstm-spacy-tok2vec": small_model_config(
+        embed={
+            "@architectures": "spacy.Tok2Vec.v2",
+            "embed": small_model_config()["embed"],
+            "encode": {
+                "@architectures": "spacy.MaxoutWindowEncoder.v2",
+                "width": 32,
+                "depth": 2,
+                "window_size": 1,
+                "maxout_pieces": 2,
+            },
+        }
+    ),
 }
 
 

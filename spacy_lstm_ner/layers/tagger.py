@@ -25,8 +25,10 @@ def tagger_chain(
     tokens window by window: embedding, LSTM and dense layer see one window at a
     time, the LSTM carrying its state across windows in both directions
     (`PaddedLSTM.windows`), so the scores are those of one pass while the memory
-    of the activations stays that of one window. An embedding that is not per
-    token (a tok2vec listener) sees whole docs. With `doc_pool_attr`, the
+    of the activations stays that of one window. An embedding that reads a
+    token's neighbours (`expand_window`) embeds each window with that many more
+    tokens on each side; one that is not per token (a tok2vec listener) sees
+    whole docs. With `doc_pool_attr`, the
     output layers read each token's LSTM state beside the mean state of the other
     tokens of its doc with the same value of that attribute (`doc_pool`); a long
     doc then runs its windows twice, the first time to sum the states."""
@@ -195,6 +197,13 @@ def _per_token(embed: Model) -> bool:
     return not any(is_listener(node) for node in embed.walk())
 
 
+def _reach(embed: Model) -> int:
+    """How many tokens to each side a token's vector from `embed` reads:
+    the sum of the windows of its `expand_window` layers (WindowEmbed.v1,
+    spaCy's MaxoutWindowEncoder), 0 for per-token features."""
+    return sum(node.attrs["window_size"] for node in embed.walk() if node.name == "expand_window")
+
+
 def _predict_windows(model: Model, doc: Doc, window: int) -> Floats2d:
     import torch
 
@@ -207,9 +216,13 @@ def _predict_windows(model: Model, doc: Doc, window: int) -> Floats2d:
     starts = range(0, len(doc), window)
     pool_attr = model.attrs["doc_pool_attr"]
 
+    reach = _reach(embed)
+
     def inputs(k: int):
-        X = embed.predict([DocWindow(doc[starts[k] : starts[k] + window])])[0]
-        return xp2torch(X, device=shim.device)[None]
+        start, end = starts[k], min(starts[k] + window, len(doc))
+        context = max(0, start - reach)
+        X = embed.predict([DocWindow(doc[context : end + reach])])[0]
+        return xp2torch(X[start - context : end - context], device=shim.device)[None]
 
     def states():
         return zip(starts, shim.module.windows(inputs, len(starts)))
