@@ -432,6 +432,23 @@ VARIANTS = {
         "configs/ablation/lstm_features.cfg",
         {"components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMCRFTagger.v2"},
     ),
+    "lstm_course": (
+        "configs/lstm.cfg",
+        {
+            "components.lstm_ner.model.@architectures": "spacy_lstm_ner.BiLSTMTagger.v1",
+            "components.lstm_ner.model.hidden_width": 50,
+            "components.lstm_ner.model.dropout": 0.0,
+            "components.lstm_ner.model.inference_dtype": "float32",
+            "components.lstm_ner.model.embed.@architectures": "spacy_lstm_ner.WordEmbed.v1",
+            "components.lstm_ner.model.embed.attr": "NORM",
+            "components.lstm_ner.model.embed.rows": 20000,
+            "components.lstm_ner.model.embed.width": 50,
+            "training.dropout": 0.0,
+            "training.max_steps": 3000,
+            "training.optimizer.grad_clip": 1.0,
+            "training.optimizer.learn_rate": 0.001,
+        },
+    ),
     "bilstm_crf_doc_pool": (
         "configs/bilstm_crf.cfg",
         {"components.lstm_ner.model.doc_pool_attr": "LOWER"},
