@@ -17,6 +17,7 @@ from util import (
     make_examples,
     small_model_config,
     train_pipeline,
+    window_embed,
 )
 
 from spacy_lstm_ner.layers.char_cnn import char_cnn, word_bytes
@@ -469,16 +470,8 @@ def test_spacys_character_embed_feeds_the_tagger():
 WORD_EMBED = {"@architectures": "spacy_lstm_ner.WordEmbed.v1", "width": 4, "rows": 50}
 
 
-def window_embed(window_size, embed=WORD_EMBED):
-    return {
-        "@architectures": "spacy_lstm_ner.WindowEmbed.v1",
-        "window_size": window_size,
-        "embed": embed,
-    }
-
-
 def test_window_embed_concatenates_each_tokens_neighbours_within_its_doc():
-    window = registry.resolve(Config({"e": window_embed(1)}))["e"]
+    window = registry.resolve(Config({"e": window_embed(1, WORD_EMBED)}))["e"]
     nlp = spacy.blank("en")
     docs = [nlp.make_doc("the cat sat"), nlp.make_doc("dogs bark")]
     window.initialize()
@@ -498,4 +491,6 @@ def test_window_embed_trains_a_one_direction_crf_tagger_that_round_trips():
 def test_a_window_size_below_one_is_refused():
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="WindowEmbed window_size.*0"):
-        nlp.add_pipe("lstm_ner", config={"model": small_model_config(embed=window_embed(0))})
+        nlp.add_pipe(
+            "lstm_ner", config={"model": small_model_config(embed=window_embed(0, WORD_EMBED))}
+        )

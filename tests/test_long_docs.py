@@ -5,7 +5,14 @@ import numpy
 import pytest
 import spacy
 from spacy.tokens import Doc
-from util import CHARS_EMBED, crf_config, make_examples, overfit_pipeline, small_model_config
+from util import (
+    CHARS_EMBED,
+    crf_config,
+    make_examples,
+    overfit_pipeline,
+    small_model_config,
+    window_embed,
+)
 
 SENTENCE = ["Angela", "Merkel", "visited", "Paris", "on", "Monday", "with", "Barack", "Obama", "."]
 
@@ -27,12 +34,7 @@ MODELS = {
     "crf-chars": crf_config(embed=CHARS_EMBED),
     "crf-doc-pool": crf_config(doc_pool_attr="LOWER"),
     "lstm-crf-neighbours": crf_config(
-        bidirectional=False,
-        embed={
-            "@architectures": "spacy_lstm_ner.WindowEmbed.v1",
-            "window_size": 2,
-            "embed": small_model_config()["embed"],
-        },
+        bidirectional=False, embed=window_embed(2, small_model_config()["embed"])
     ),
     "bilstm-spacy-tok2vec": small_model_config(
         embed={

@@ -104,6 +104,15 @@ def crf_config(**overrides):
     )
 
 
+def window_embed(window_size, embed):
+    """A spacy_lstm_ner.WindowEmbed.v1 block over the embed block `embed`."""
+    return {
+        "@architectures": "spacy_lstm_ner.WindowEmbed.v1",
+        "window_size": window_size,
+        "embed": embed,
+    }
+
+
 def overfit_pipeline(model_config):
     """A blank English pipeline whose lstm_ner is overfit on TRAIN_DATA."""
     nlp = spacy.blank("en")

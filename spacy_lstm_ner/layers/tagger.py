@@ -28,10 +28,10 @@ def tagger_chain(
     of the activations stays that of one window. An embedding that reads a
     token's neighbours (`expand_window`) embeds each window with that many more
     tokens on each side; one that is not per token (a tok2vec listener) sees
-    whole docs. With `doc_pool_attr`, the
-    output layers read each token's LSTM state beside the mean state of the other
-    tokens of its doc with the same value of that attribute (`doc_pool`); a long
-    doc then runs its windows twice, the first time to sum the states."""
+    whole docs. With `doc_pool_attr`, the output layers read each token's LSTM
+    state beside the mean state of the other tokens of its doc with the same
+    value of that attribute (`doc_pool`); a long doc then runs its windows
+    twice, the first time to sum the states."""
     plain = chain(embed, lstm, *output)
     dims = {name: plain.maybe_get_dim(name) for name in plain.dim_names}
     return Model(
@@ -215,7 +215,6 @@ def _predict_windows(model: Model, doc: Doc, window: int) -> Floats2d:
     shim = lstm.shims[0]
     starts = range(0, len(doc), window)
     pool_attr = model.attrs["doc_pool_attr"]
-
     reach = _reach(embed)
 
     def inputs(k: int):
